@@ -1,0 +1,26 @@
+# Two commands on a fresh machine:  make demo   |   make test
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test env clean-outputs
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+env: $(BIN)/.installed
+
+# The main job on the bundled demo data: every notebook through papermill, reports in outputs/.
+demo: env
+	$(BIN)/python -m slt_nb.demo
+
+test: env
+	$(BIN)/python -m pytest -q
+
+clean-outputs:
+	find outputs -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

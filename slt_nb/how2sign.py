@@ -1,0 +1,195 @@
+"""How2Sign: sentence annotations and per-clip OpenPose JSON folders.
+
+Annotations come in two shapes, told apart by their header:
+- the official `how2sign_realigned_{split}.csv`, tab-separated despite its name, with
+  `SENTENCE_NAME` naming the clip folder and `SENTENCE` its text;
+- the brief's `annotations.csv`, comma-separated `id,text,split`. Its id may be a folder name
+  or a sentence id (`_2FBDaOPYig_1`) matching several recordings (`_2FBDaOPYig_1-3-rgb_front`,
+  `_2FBDaOPYig_1-5-rgb_front`); each recording becomes its own sample.
+
+Keypoints live in `{keypoints_dir}/<clip>/<clip>_<frame:012d>_keypoints.json`.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .export import ClipData, ExportItem, Skipped, SplitPlan
+from .layouts import OPENPOSE_134
+from .openpose import ClipError, read_openpose_clip
+
+REALIGNED_COLUMNS = ("VIDEO_ID", "VIDEO_NAME", "SENTENCE_ID", "SENTENCE_NAME",
+                     "START_REALIGNED", "END_REALIGNED", "SENTENCE")
+SIMPLE_COLUMNS = ("id", "text", "split")
+RECORDING = re.compile(r"^(?P<id>.+)-\d+-rgb_front$")
+
+
+class AnnotationError(ValueError):
+    """An annotation file that cannot be read at all (as opposed to one bad row)."""
+
+
+@dataclass
+class AnnotationRow:
+    line: int  # line number in the file, header = 1
+    id: str  # folder name (realigned) or id (simple file)
+    text: str
+    split: str
+
+
+def read_annotations(path: str | os.PathLike, split: str) -> tuple[list[AnnotationRow], list[Skipped]]:
+    """Rows of one split from either annotation shape; malformed rows come back as Skipped."""
+    path = str(path)
+    try:
+        f = open(path, encoding="utf-8", newline="")
+    except FileNotFoundError:
+        raise AnnotationError(f"{path}: annotation file not found") from None
+    with f:
+        header_line = f.readline()
+        if not header_line.strip():
+            raise AnnotationError(f"{path}: empty file; expected a header line")
+        tabbed = [c.strip() for c in header_line.rstrip("\r\n").split("\t")]
+        comma = next(csv.reader([header_line]))
+        comma = [c.strip() for c in comma]
+        if all(c in tabbed for c in ("SENTENCE_NAME", "SENTENCE")):
+            # Written by pandas: a sentence with quotes is itself quoted, inner quotes doubled.
+            reader = csv.reader(f, delimiter="\t")
+            return _realigned_rows(path, tabbed, reader, split)
+        if all(c in comma for c in SIMPLE_COLUMNS):
+            return _simple_rows(path, comma, csv.reader(f), split)
+        found = tabbed if len(tabbed) > len(comma) else comma
+        raise AnnotationError(
+            f"{path}: unrecognised annotation header; found columns {found}; expected the How2Sign "
+            f"realigned TSV columns {list(REALIGNED_COLUMNS)} (tab-separated) or {list(SIMPLE_COLUMNS)} "
+            f"(comma-separated)"
+        )
+
+
+def _realigned_rows(path, header, reader, split):
+    name_col, text_col = header.index("SENTENCE_NAME"), header.index("SENTENCE")
+    rows, skipped = [], []
+    for line, fields in enumerate(reader, start=2):
+        if not fields or not any(x.strip() for x in fields):
+            continue
+        if len(fields) != len(header):
+            skipped.append(Skipped(line, fields[min(name_col, len(fields) - 1)] if fields else "",
+                                   f"{path} line {line}: {len(fields)} tab-separated fields, expected {len(header)}", path))
+            continue
+        rows.append(AnnotationRow(line, fields[name_col].strip(), fields[text_col].strip(), split))
+    return rows, skipped
+
+
+def _simple_rows(path, header, reader, split):
+    cols = {c: header.index(c) for c in SIMPLE_COLUMNS}
+    rows, skipped = [], []
+    for line, fields in enumerate(reader, start=2):
+        if not fields or not any(x.strip() for x in fields):
+            continue
+        if len(fields) != len(header):
+            skipped.append(Skipped(line, fields[0] if fields else "",
+                                   f"{path} line {line}: {len(fields)} fields, expected {len(header)} ({','.join(header)})", path))
+            continue
+        if fields[cols["split"]].strip() != split:
+            continue
+        rows.append(AnnotationRow(line, fields[cols["id"]].strip(), fields[cols["text"]].strip(), split))
+    return rows, skipped
+
+
+@dataclass
+class How2SignReader:
+    """Plans and reads How2Sign clips for export."""
+
+    data_root: str
+    keypoints_dir: str = "{data_root}/{split}/openpose_output/json"
+    annotations: str = "auto"  # a path template, or auto: realigned CSV, else annotations.csv
+    frame_size: tuple[int, int] | None = (1280, 720)  # None keeps pixel coordinates
+    dataset: str = "How2Sign"
+    variant: str = ""
+    layout = OPENPOSE_134
+
+    def annotation_file(self, split: str) -> str:
+        if self.annotations != "auto":
+            return self.annotations.format(data_root=self.data_root, split=split)
+        candidates = [os.path.join(self.data_root, f"how2sign_realigned_{split}.csv"),
+                      os.path.join(self.data_root, "annotations.csv")]
+        for c in candidates:
+            if os.path.exists(c):
+                return c
+        raise AnnotationError(f"no How2Sign annotations for split {split!r}: looked for {candidates}")
+
+    def clip_root(self, split: str) -> str:
+        return self.keypoints_dir.format(data_root=self.data_root, split=split)
+
+    def plan(self, split: str) -> SplitPlan:
+        path = self.annotation_file(split)
+        rows, skipped = read_annotations(path, split)
+        # Counted before planning adds its own skips; rows of other splits are not ours.
+        total = len(rows) + len(skipped)
+        items = self._items(split, rows, skipped, path)
+        return SplitPlan(split, path, total, items, skipped)
+
+    def _items(self, split, rows, skipped, path) -> list[ExportItem]:
+        root = self.clip_root(split)
+        folders = _list_folders(root)
+        recordings: dict[str, list[str]] = {}
+        for folder in sorted(folders):
+            m = RECORDING.match(folder)
+            if m:
+                recordings.setdefault(m.group("id"), []).append(folder)
+        items, seen = [], {}
+        for row in rows:
+            if not row.text:
+                skipped.append(Skipped(row.line, row.id, f"{path} line {row.line}: empty text", path))
+                continue
+            if row.id in folders:
+                clips = [row.id]
+            else:
+                clips = recordings.get(row.id, [])
+            if not clips:
+                skipped.append(Skipped(row.line, row.id, f"{os.path.join(root, row.id)}: no keypoint folder", path))
+                continue
+            dup = [c for c in clips if c in seen]
+            if dup:
+                skipped.append(Skipped(row.line, row.id,
+                                       f"{path} line {row.line}: clip {dup[0]} already listed on line {seen[dup[0]]}", path))
+                continue
+            for clip in clips:
+                seen[clip] = row.line
+            # One item per recording; the row counts as exported if any recording is.
+            for i, clip in enumerate(clips):
+                items.append(ExportItem(clip=clip, samples=[(f"{split}/{clip}", row.text)],
+                                        rows=[row.line] if i == 0 else [],
+                                        locator=os.path.join(root, clip)))
+        return items
+
+    def read(self, item: ExportItem) -> ClipData:
+        rows, counts, files = read_openpose_clip(item.locator, self.frame_size)
+        notes = []
+        if files.gaps:
+            notes.append(f"frame numbers missing: {files.describe_gaps()} ({len(rows)} frames found)")
+        if counts.outside_frame:
+            notes.append(f"{counts.outside_frame} frames have body points beyond the frame size "
+                         f"{self.frame_size}: is the video larger?")
+        c = counts.as_dict()
+        c["frame_gaps"] = len(files.gaps)
+        return ClipData(rows, c, notes)
+
+    def describe(self) -> dict:
+        return {
+            "kind": "How2Sign OpenPose JSON",
+            "data_root": self.data_root,
+            "keypoints_dir": self.keypoints_dir,
+            "annotations": self.annotations,
+            "coordinates": "normalised" if self.frame_size else "pixels",
+            "frame_size": list(self.frame_size) if self.frame_size else None,
+        }
+
+
+def _list_folders(root: str) -> set[str]:
+    try:
+        with os.scandir(root) as it:
+            return {e.name for e in it if e.is_dir()}
+    except FileNotFoundError:
+        return set()

@@ -1,0 +1,203 @@
+"""Keypoint skeletons and feature layouts: the one place that says what each column means.
+
+Readers, padding, plots and tests all ask these objects instead of hard-coding column numbers.
+Index pairs follow ../shared/FORMATS.md (OpenPose BODY_25, 21-point hands, MediaPipe Pose 33).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """A set of named points and the limbs (index pairs) that join them."""
+
+    name: str
+    points: tuple[str, ...]
+    limbs: tuple[tuple[int, int], ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.points)
+
+    def index(self, point: str) -> int:
+        return self.points.index(point)
+
+
+BODY_25 = Skeleton(
+    "openpose_body25",
+    (
+        "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+        "left_elbow", "left_wrist", "mid_hip", "right_hip", "right_knee", "right_ankle",
+        "left_hip", "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
+        "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe",
+        "right_heel",
+    ),
+    (
+        (1, 8), (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (8, 9), (9, 10), (10, 11),
+        (8, 12), (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16), (16, 18), (14, 19),
+        (19, 20), (14, 21), (11, 22), (22, 23), (11, 24),
+    ),
+)
+
+_HAND_POINTS = (
+    "wrist", "thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip",
+    "index_mcp", "index_pip", "index_dip", "index_tip",
+    "middle_mcp", "middle_pip", "middle_dip", "middle_tip",
+    "ring_mcp", "ring_pip", "ring_dip", "ring_tip",
+    "pinky_mcp", "pinky_pip", "pinky_dip", "pinky_tip",
+)
+_HAND_FINGERS = (
+    (0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (0, 9), (9, 10),
+    (10, 11), (11, 12), (0, 13), (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19),
+    (19, 20),
+)
+OPENPOSE_HAND_21 = Skeleton("openpose_hand21", _HAND_POINTS, _HAND_FINGERS)
+# MediaPipe draws the palm edges between the knuckles as well.
+MEDIAPIPE_HAND_21 = Skeleton(
+    "mediapipe_hand21", _HAND_POINTS, _HAND_FINGERS + ((5, 9), (9, 13), (13, 17))
+)
+
+MEDIAPIPE_POSE_33 = Skeleton(
+    "mediapipe_pose33",
+    (
+        "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+        "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
+        "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+        "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb",
+        "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+        "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+    ),
+    (
+        (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10), (11, 12),
+        (11, 13), (13, 15), (15, 17), (15, 19), (15, 21), (17, 19), (12, 14), (14, 16),
+        (16, 18), (16, 20), (16, 22), (18, 20), (11, 23), (12, 24), (23, 24), (23, 25),
+        (24, 26), (25, 27), (26, 28), (27, 29), (28, 30), (29, 31), (30, 32), (27, 31), (28, 32),
+    ),
+)
+
+OPENPOSE_FACE_70 = Skeleton(
+    "openpose_face70",
+    tuple(f"face_{i}" for i in range(70)),
+    # jaw line, brows, nose bridge, nose base, eyes and lips as OpenPose draws them
+    tuple((i, i + 1) for i in range(0, 16))
+    + tuple((i, i + 1) for i in range(17, 21))
+    + tuple((i, i + 1) for i in range(22, 26))
+    + tuple((i, i + 1) for i in range(27, 30))
+    + tuple((i, i + 1) for i in range(31, 35))
+    + tuple((i, i + 1) for i in range(36, 41)) + ((41, 36),)
+    + tuple((i, i + 1) for i in range(42, 47)) + ((47, 42),)
+    + tuple((i, i + 1) for i in range(48, 59)) + ((59, 48),)
+    + tuple((i, i + 1) for i in range(60, 67)) + ((67, 60),),
+)
+
+SKELETONS = {
+    s.name: s
+    for s in (BODY_25, OPENPOSE_HAND_21, MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33, OPENPOSE_FACE_70)
+}
+
+# Where a body skeleton's wrists meet hand point 0, for drawing arms into hands.
+WRISTS = {
+    "openpose_body25": {"left_hand": BODY_25.index("left_wrist"), "right_hand": BODY_25.index("right_wrist")},
+    "mediapipe_pose33": {
+        "left_hand": MEDIAPIPE_POSE_33.index("left_wrist"),
+        "right_hand": MEDIAPIPE_POSE_33.index("right_wrist"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of columns in a feature row holding one body part's points, dims interleaved."""
+
+    name: str
+    skeleton: Skeleton
+    start: int
+    dims: tuple[str, ...] = ("x", "y")
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.skeleton.size * len(self.dims)
+
+    def points(self, rows: np.ndarray) -> np.ndarray:
+        """Columns of this segment from rows (..., D) as (..., points, dims)."""
+        part = rows[..., self.start : self.stop]
+        return part.reshape(part.shape[:-1] + (self.skeleton.size, len(self.dims)))
+
+
+@dataclass(frozen=True)
+class FeatureLayout:
+    """The named segments of one exported feature row, in column order."""
+
+    name: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def width(self) -> int:
+        return self.segments[-1].stop if self.segments else 0
+
+    def segment(self, name: str) -> Segment:
+        for seg in self.segments:
+            if seg.name == name:
+                return seg
+        raise KeyError(f"layout {self.name!r} has no segment {name!r}; it has {[s.name for s in self.segments]}")
+
+    def column_ranges(self, feature_size: int | None = None) -> dict[str, list[int]]:
+        """Named [start, stop) column ranges, with the zero padding up to feature_size last."""
+        ranges = {s.name: [s.start, s.stop] for s in self.segments}
+        if feature_size is not None and feature_size > self.width:
+            ranges["padding"] = [self.width, feature_size]
+        return ranges
+
+    def to_manifest(self, feature_size: int | None = None) -> dict:
+        return {
+            "name": self.name,
+            "width": self.width,
+            "feature_size": feature_size,
+            "columns": self.column_ranges(feature_size),
+            "segments": [
+                {"name": s.name, "skeleton": s.skeleton.name, "start": s.start, "stop": s.stop,
+                 "dims": list(s.dims)}
+                for s in self.segments
+            ],
+        }
+
+    @classmethod
+    def from_manifest(cls, entry: dict) -> "FeatureLayout":
+        """Rebuild a layout from an export manifest's `layout` entry."""
+        segments = tuple(
+            Segment(s["name"], SKELETONS[s["skeleton"]], s["start"], tuple(s["dims"]))
+            for s in entry["segments"]
+        )
+        layout = cls(entry["name"], segments)
+        for seg, s in zip(layout.segments, entry["segments"]):
+            if seg.stop != s["stop"]:
+                raise ValueError(
+                    f"layout {entry['name']!r}: segment {s['name']!r} ends at {s['stop']} in the "
+                    f"manifest but its skeleton {s['skeleton']!r} implies {seg.stop}"
+                )
+        return layout
+
+
+def _consecutive(name: str, parts: list[tuple[str, Skeleton]]) -> FeatureLayout:
+    segments, start = [], 0
+    for seg_name, skeleton in parts:
+        seg = Segment(seg_name, skeleton, start)
+        segments.append(seg)
+        start = seg.stop
+    return FeatureLayout(name, tuple(segments))
+
+
+# How2Sign seed layout: BODY_25 x,y (50) + left hand (42) + right hand (42) = 134.
+OPENPOSE_134 = _consecutive(
+    "openpose_body25_hands_xy",
+    [("body", BODY_25), ("left_hand", OPENPOSE_HAND_21), ("right_hand", OPENPOSE_HAND_21)],
+)
+# LSFB-CONT seed layout: pose 33 x,y (66) + left hand (42) + right hand (42) = 150.
+MEDIAPIPE_150 = _consecutive(
+    "mediapipe_pose33_hands_xy",
+    [("pose", MEDIAPIPE_POSE_33), ("left_hand", MEDIAPIPE_HAND_21), ("right_hand", MEDIAPIPE_HAND_21)],
+)
+LAYOUTS = {layout.name: layout for layout in (OPENPOSE_134, MEDIAPIPE_150)}

@@ -1,0 +1,185 @@
+"""OpenPose 1.3 per-frame JSON: one file per frame, one clip per folder.
+
+A clip folder holds `<anything>_<frame number>_keypoints.json` files (How2Sign names them
+`<clip>_<frame:012d>_keypoints.json`, other tools `frame_000000_keypoints.json`). Frames are
+ordered by the number, never by a string sort. Each frame becomes one row of the 134-feature
+layout `OPENPOSE_134` (BODY_25 + left hand + right hand, x,y interleaved, confidences dropped).
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import orjson
+
+from .layouts import BODY_25, OPENPOSE_134, OPENPOSE_HAND_21
+
+# Normalised body coordinates beyond this are not jitter at the edge but a wrong frame size.
+OUTSIDE_FRAME = 1.05
+FRAME_FILE = re.compile(r"(\d+)_keypoints\.json$")
+
+# (JSON key, points) in the order of OPENPOSE_134's segments.
+_PARTS = (
+    ("pose_keypoints_2d", BODY_25.size),
+    ("hand_left_keypoints_2d", OPENPOSE_HAND_21.size),
+    ("hand_right_keypoints_2d", OPENPOSE_HAND_21.size),
+)
+_POINTS = sum(n for _, n in _PARTS)
+assert _POINTS * 2 == OPENPOSE_134.width
+
+
+class ClipError(Exception):
+    """A clip cannot be exported. The message names the file and says what was wrong."""
+
+
+@dataclass
+class FrameCounts:
+    """What a clip's frames contained that is worth knowing but is not an error."""
+
+    frames: int = 0
+    empty_people: int = 0  # "people": [] -> zero row
+    several_people: int = 0  # kept the person with the highest total body confidence
+    no_left_hand: int = 0  # hand not estimated (empty list) -> zeros
+    no_right_hand: int = 0
+    no_face: int = 0
+    outside_frame: int = 0  # frames with a body point beyond the frame size (wrong width/height?)
+
+    def add(self, other: "FrameCounts") -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass
+class FrameFiles:
+    """A clip folder's frame files in frame order, with any holes in the numbering."""
+
+    directory: str
+    paths: list[str]
+    numbers: list[int]
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # inclusive missing ranges
+
+    def describe_gaps(self) -> str:
+        return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in self.gaps)
+
+
+def list_frame_files(directory: str) -> FrameFiles:
+    """The `*_keypoints.json` files of one clip folder, ordered by frame number."""
+    numbered = []
+    try:
+        entries = os.scandir(directory)
+    except FileNotFoundError:
+        raise ClipError(f"{directory}: keypoint folder not found") from None
+    except NotADirectoryError:
+        raise ClipError(f"{directory}: expected a folder of *_keypoints.json files, found a file") from None
+    with entries:
+        for entry in entries:
+            m = FRAME_FILE.search(entry.name)
+            if m:
+                numbered.append((int(m.group(1)), entry.path))
+    if not numbered:
+        raise ClipError(f"{directory}: no *_keypoints.json frame files")
+    numbered.sort()
+    numbers = [n for n, _ in numbered]
+    for (a, pa), (b, pb) in zip(numbered, numbered[1:]):
+        if a == b:
+            raise ClipError(f"{directory}: two files claim frame {a}: {os.path.basename(pa)} and {os.path.basename(pb)}")
+    gaps = [(a + 1, b - 1) for a, b in zip(numbers, numbers[1:]) if b - a > 1]
+    if numbers[0] > 0:
+        gaps.insert(0, (0, numbers[0] - 1))
+    return FrameFiles(directory, [p for _, p in numbered], numbers, gaps)
+
+
+def _body_confidence(person: dict) -> float:
+    pose = person.get("pose_keypoints_2d") or ()
+    return float(sum(pose[2::3]))
+
+
+def _frame_values(path: str, doc, counts: FrameCounts) -> list | None:
+    """x,y,c values of the signer's body and hands in one frame (201 floats), or None if nobody."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("people"), list):
+        raise ClipError(f"{path}: not an OpenPose frame (no 'people' list)")
+    people = doc["people"]
+    if not people:
+        counts.empty_people += 1
+        return None
+    if len(people) > 1:
+        counts.several_people += 1
+        person = max(people, key=_body_confidence)
+    else:
+        person = people[0]
+    values = []
+    for key, points in _PARTS:
+        part = person.get(key)
+        if part is None:
+            part = []
+        if len(part) == points * 3:
+            values += part
+        elif len(part) == 0:
+            # OpenPose run without this part (e.g. no --hand): not estimated, not an error.
+            if key == "pose_keypoints_2d":
+                raise ClipError(f"{path}: '{key}' is empty; expected {points * 3} values (x,y,c for {points} points)")
+            if key == "hand_left_keypoints_2d":
+                counts.no_left_hand += 1
+            else:
+                counts.no_right_hand += 1
+            values += [0.0] * (points * 3)
+        else:
+            raise ClipError(
+                f"{path}: '{key}' has {len(part)} values; expected {points * 3} (x,y,c for {points} points)"
+            )
+    if not person.get("face_keypoints_2d"):
+        counts.no_face += 1
+    return values
+
+
+def read_openpose_frames(
+    paths: list[str], frame_size: tuple[int, int] | None = (1280, 720)
+) -> tuple[np.ndarray, FrameCounts]:
+    """Rows of the 134-feature layout for the given frame files, in the given order.
+
+    frame_size (width, height) normalises x and y to [0, 1]; None keeps pixels. Undetected
+    points (0, 0) stay 0 either way. Raises ClipError naming the file on unparsable JSON or a
+    keypoint array of the wrong length.
+    """
+    counts = FrameCounts(frames=len(paths))
+    values = np.zeros((len(paths), _POINTS * 3), dtype=np.float32)
+    for i, path in enumerate(paths):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            raw = os.read(fd, 1 << 22)
+        finally:
+            os.close(fd)
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ClipError(f"{path}: unparsable JSON ({exc})") from None
+        row = _frame_values(path, doc, counts)
+        if row is not None:
+            try:
+                values[i] = row
+            except (ValueError, TypeError):
+                raise ClipError(f"{path}: keypoint values are not all numbers") from None
+    xyc = values.reshape(len(paths), _POINTS, 3)
+    xy = np.ascontiguousarray(xyc[:, :, :2])
+    if frame_size is not None:
+        width, height = frame_size
+        xy /= np.array([width, height], dtype=np.float32)
+        # Hand points hanging below the image are normal OpenPose output; body points beyond
+        # the frame are not, and usually mean the clip is 1920x1080, not the frame size given.
+        body = xy[:, : BODY_25.size]
+        counts.outside_frame = int(np.count_nonzero((body > OUTSIDE_FRAME).any(axis=(1, 2))))
+    return xy.reshape(len(paths), _POINTS * 2), counts
+
+
+def read_openpose_clip(
+    directory: str, frame_size: tuple[int, int] | None = (1280, 720)
+) -> tuple[np.ndarray, FrameCounts, FrameFiles]:
+    """All frames of one clip folder: (T, 134) rows, what they contained, and the frame files."""
+    files = list_frame_files(directory)
+    rows, counts = read_openpose_frames(files.paths, frame_size)
+    return rows, counts, files

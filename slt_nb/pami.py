@@ -1,0 +1,198 @@
+"""Signformer `.pami0` files: a gzip-compressed pickle of one list of sample dicts.
+
+Signformer (like neccam/slt before it) reads a data file with `gzip.open` and one
+`pickle.load`, which must return a list of `{"name", "signer", "gloss", "text", "sign"}` dicts,
+`sign` a float32 torch tensor (T, D). `PartWriter` produces exactly that byte stream, but writes
+it one sample at a time: the list is opened, each sample is pickled and appended as it arrives,
+and the list is closed at the end. So no part, let alone a whole split, is ever held in memory.
+
+Protocol 3 is used on purpose: its memo references carry explicit indices (BINPUT/BINGET), so
+samples pickled one by one can be concatenated inside one list; protocol 4's implicit MEMOIZE
+numbering would not survive that.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import pickle
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+_PROTO = 3
+_HEADER = pickle.PROTO + bytes([_PROTO]) + pickle.EMPTY_LIST
+_APPEND = pickle.APPEND
+_STOP = pickle.STOP
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - torch is a core dependency
+        raise ImportError(".pami0 files hold torch tensors: pip install torch==2.13.0") from exc
+    return torch
+
+
+def part_name(dataset: str, split: str, index: int, feature_size: int = 1024, variant: str = "") -> str:
+    """`{Dataset}[-variant]-{feature_size}.pami0.{split}.part{N}`."""
+    stem = f"{dataset}-{variant}" if variant else dataset
+    return f"{stem}-{feature_size}.pami0.{split}.part{index}"
+
+
+PART_INDEX = re.compile(r"\.part(\d+)$")
+
+
+def part_index(path: str | os.PathLike) -> int:
+    m = PART_INDEX.search(str(path))
+    if not m:
+        raise ValueError(f"{path}: not a part file (expected a name ending in .part<N>)")
+    return int(m.group(1))
+
+
+class _HashingFile:
+    """A write-only file that feeds every byte to sha256 on its way to disk."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+@dataclass
+class PartInfo:
+    path: str
+    samples: int
+    frames: int
+    bytes: int
+    sha256: str
+
+
+class PartWriter:
+    """Write one `.pami0` part atomically, sample by sample.
+
+    The data go to `<path>.tmp-<pid>` and are renamed onto `path` only by `close()`; an
+    exception inside a `with` block removes the temp file and leaves no part behind.
+    """
+
+    def __init__(self, path: str | os.PathLike, feature_size: int = 1024, compresslevel: int = 1):
+        self.path = str(path)
+        self.feature_size = feature_size
+        self._torch = _torch()
+        self._tmp = f"{self.path}.tmp-{os.getpid()}"
+        self._raw = open(self._tmp, "wb")
+        self._hashing = _HashingFile(self._raw)
+        # mtime=0 keeps the bytes (and so the sha256) a function of the content alone.
+        self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._hashing,
+                                 compresslevel=compresslevel, mtime=0)
+        self._gz.write(_HEADER)
+        self.samples = 0
+        self.frames = 0
+        self.info: PartInfo | None = None
+
+    def add(self, name: str, text: str, sign: np.ndarray, signer: str = "", gloss: str = "") -> None:
+        """Append one sample; `sign` (T, width <= feature_size) is zero-padded to feature_size."""
+        sign = np.asarray(sign, dtype=np.float32)
+        if sign.ndim != 2 or sign.shape[0] == 0:
+            raise ValueError(f"sample {name!r}: sign must be (T > 0, D), got shape {sign.shape}")
+        if sign.shape[1] > self.feature_size:
+            raise ValueError(
+                f"sample {name!r}: {sign.shape[1]} features do not fit feature_size {self.feature_size}"
+            )
+        if sign.shape[1] < self.feature_size:
+            padded = np.zeros((sign.shape[0], self.feature_size), dtype=np.float32)
+            padded[:, : sign.shape[1]] = sign
+            sign = padded
+        sample = {
+            "name": name,
+            "signer": signer,
+            "gloss": gloss,
+            "text": text,
+            "sign": self._torch.from_numpy(np.ascontiguousarray(sign)),
+        }
+        blob = pickle.dumps(sample, protocol=_PROTO)
+        # strip this pickle's own PROTO header and STOP, append the dict to the open list
+        self._gz.write(blob[2:-1])
+        self._gz.write(_APPEND)
+        self.samples += 1
+        self.frames += sign.shape[0]
+
+    def close(self) -> PartInfo:
+        if self.info is not None:
+            return self.info
+        self._gz.write(_STOP)
+        self._gz.close()
+        self._raw.flush()
+        os.fsync(self._raw.fileno())
+        self._raw.close()
+        os.replace(self._tmp, self.path)
+        self.info = PartInfo(self.path, self.samples, self.frames, self._hashing.size,
+                             self._hashing.sha256.hexdigest())
+        return self.info
+
+    def abort(self) -> None:
+        if self.info is None:
+            for closer in (self._gz.close, self._raw.close):
+                try:
+                    closer()
+                except Exception:
+                    pass
+            try:
+                os.unlink(self._tmp)
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self) -> "PartWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def load_signformer(path: str | os.PathLike) -> list[dict]:
+    """Load a `.pami0` file exactly as Signformer does: gzip, then one pickle.load."""
+    _torch()
+    with gzip.open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def sorted_parts(paths) -> list[str]:
+    """Part files ordered by their part number (part10 after part9)."""
+    return sorted((str(p) for p in paths), key=part_index)
+
+
+def find_parts(directory: str | os.PathLike, dataset_stem: str, split: str) -> list[str]:
+    """The part files of one split of one export, in part order."""
+    pattern = f"{dataset_stem}.pami0.{split}.part*"
+    return sorted_parts(p for p in Path(directory).glob(pattern) if PART_INDEX.search(p.name))
+
+
+def iter_samples(parts) -> Iterator[dict]:
+    """Stream samples from part files in order; only one part is in memory at a time."""
+    for path in parts:
+        samples = load_signformer(path)
+        samples.reverse()
+        while samples:  # hand samples out in order, dropping our reference to each
+            yield samples.pop()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,51 @@
+"""The Signformer `data:` config for exports (what to paste into a Signformer config)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+# Signformer calls the validation split "dev"; How2Sign and LSFB call it "val".
+SIGNFORMER_SPLIT = {"train": "train", "val": "dev", "dev": "dev", "test": "test"}
+
+
+def data_config(manifests: list[dict], directory: str | Path | None = None, max_sent_length: int = 400) -> dict:
+    """A `data:` section listing every part of the given exports.
+
+    Lists everywhere, because with a list for `train` Signformer needs lists for dev and test
+    and a list `feature_size` (`[1024]`, not `1024`); `multimodal: 0.0` because Signformer's
+    default turns its multi-stream mode on.
+    """
+    sizes = {m["feature_size"] for m in manifests}
+    if len(sizes) != 1:
+        raise ValueError(f"exports with different feature sizes cannot be trained together: {sorted(sizes)}")
+    lists: dict[str, list[str]] = {"train": [], "dev": [], "test": []}
+    for manifest in manifests:
+        for split, entry in manifest["splits"].items():
+            key = SIGNFORMER_SPLIT.get(split, split)
+            for part in entry["parts"]:
+                path = Path(directory, part["file"]) if directory else Path(part["file"])
+                lists.setdefault(key, []).append(str(path))
+    return {
+        "data": {
+            "data_path": "./",
+            "version": "phoenix_2014_trans",
+            "sgn": "sign",
+            "txt": "text",
+            "gls": "gloss",
+            "train": lists["train"],
+            "dev": lists["dev"],
+            "test": lists["test"],
+            "feature_size": [sizes.pop()],
+            "multimodal": 0.0,
+            "level": "word",
+            "txt_lowercase": True,
+            "max_sent_length": max_sent_length,
+            "random_train_subset": -1,
+            "random_dev_subset": -1,
+        }
+    }
+
+
+def data_config_yaml(manifests: list[dict], directory: str | Path | None = None, max_sent_length: int = 400) -> str:
+    return yaml.safe_dump(data_config(manifests, directory, max_sent_length), sort_keys=False, width=120)
