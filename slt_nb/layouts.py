@@ -201,3 +201,11 @@ MEDIAPIPE_150 = _consecutive(
     [("pose", MEDIAPIPE_POSE_33), ("left_hand", MEDIAPIPE_HAND_21), ("right_hand", MEDIAPIPE_HAND_21)],
 )
 LAYOUTS = {layout.name: layout for layout in (OPENPOSE_134, MEDIAPIPE_150)}
+
+# How2Sign as inspected, face included: the 134 export columns unchanged, then face 70 x,y = 274.
+OPENPOSE_274 = _consecutive(
+    "openpose_body25_hands_face_xy",
+    [("body", BODY_25), ("left_hand", OPENPOSE_HAND_21), ("right_hand", OPENPOSE_HAND_21),
+     ("face", OPENPOSE_FACE_70)],
+)
+LAYOUTS[OPENPOSE_274.name] = OPENPOSE_274

@@ -183,3 +183,44 @@ def read_openpose_clip(
     files = list_frame_files(directory)
     rows, counts = read_openpose_frames(files.paths, frame_size)
     return rows, counts, files
+
+
+def read_openpose_faces(paths: list[str], frame_size: tuple[int, int] | None = (1280, 720)) -> np.ndarray:
+    """Face x,y (T, 140) of the same person `read_openpose_frames` picks; zeros where no face.
+
+    A frame that cannot be parsed raises ClipError naming the file, as the body reader does.
+    """
+    from .layouts import OPENPOSE_FACE_70
+
+    n = OPENPOSE_FACE_70.size
+    xy = np.zeros((len(paths), n, 2), dtype=np.float32)
+    for i, path in enumerate(paths):
+        with open(path, "rb") as f:
+            raw = f.read()
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ClipError(f"{path}: unparsable JSON ({exc})") from None
+        people = doc.get("people") if isinstance(doc, dict) else None
+        if not people:
+            continue
+        person = max(people, key=_body_confidence)
+        face = person.get("face_keypoints_2d") or []
+        if len(face) == 0:
+            continue  # OpenPose run without --face
+        if len(face) != n * 3:
+            raise ClipError(f"{path}: 'face_keypoints_2d' has {len(face)} values; expected {n * 3} (x,y,c for {n} points)")
+        xy[i] = np.asarray(face, dtype=np.float32).reshape(n, 3)[:, :2]
+    if frame_size is not None:
+        xy /= np.array(frame_size, dtype=np.float32)
+    return xy.reshape(len(paths), n * 2)
+
+
+def read_openpose_clip_with_face(
+    directory: str, frame_size: tuple[int, int] | None = (1280, 720)
+) -> tuple[np.ndarray, FrameCounts, FrameFiles]:
+    """One clip folder as (T, 274) rows of OPENPOSE_274: the 134 export columns, then the face."""
+    files = list_frame_files(directory)
+    rows, counts = read_openpose_frames(files.paths, frame_size)
+    faces = read_openpose_faces(files.paths, frame_size)
+    return np.concatenate([rows, faces], axis=1), counts, files
