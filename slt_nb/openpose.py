@@ -99,20 +99,23 @@ def _body_confidence(person: dict) -> float:
     return float(sum(pose[2::3]))
 
 
-def _frame_values(path: str, doc, counts: FrameCounts) -> list | None:
-    """x,y,c values of the signer's body and hands in one frame (201 floats), or None if nobody."""
+def _frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
+    """Append the x,y,c values of the signer's body and hands in one frame (201 floats) to values.
+
+    A frame with nobody in it appends zeros.
+    """
     if not isinstance(doc, dict) or not isinstance(doc.get("people"), list):
         raise ClipError(f"{path}: not an OpenPose frame (no 'people' list)")
     people = doc["people"]
     if not people:
         counts.empty_people += 1
-        return None
+        values += _ZEROS[_POINTS]
+        return
     if len(people) > 1:
         counts.several_people += 1
         person = max(people, key=_body_confidence)
     else:
         person = people[0]
-    values = []
     for key, points in _PARTS:
         part = person.get(key)
         if part is None:
@@ -127,14 +130,31 @@ def _frame_values(path: str, doc, counts: FrameCounts) -> list | None:
                 counts.no_left_hand += 1
             else:
                 counts.no_right_hand += 1
-            values += [0.0] * (points * 3)
+            values += _ZEROS[points]
         else:
             raise ClipError(
                 f"{path}: '{key}' has {len(part)} values; expected {points * 3} (x,y,c for {points} points)"
             )
     if not person.get("face_keypoints_2d"):
         counts.no_face += 1
-    return values
+
+
+_ZEROS = {n: [0.0] * (n * 3) for n in {_POINTS, *(n for _, n in _PARTS)}}
+_READ_SIZE = 1 << 16  # a frame is ~3.5 KB; bigger files are read in further calls
+
+
+def _read_file(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, _READ_SIZE)
+        if len(data) == _READ_SIZE:
+            chunks = [data]
+            while chunk := os.read(fd, _READ_SIZE):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    return data
 
 
 def read_openpose_frames(
@@ -147,23 +167,18 @@ def read_openpose_frames(
     keypoint array of the wrong length.
     """
     counts = FrameCounts(frames=len(paths))
-    values = np.zeros((len(paths), _POINTS * 3), dtype=np.float32)
-    for i, path in enumerate(paths):
-        fd = os.open(path, os.O_RDONLY)
+    flat: list = []  # one flat list for the clip, converted once: far cheaper than per-row numpy
+    for path in paths:
         try:
-            raw = os.read(fd, 1 << 22)
-        finally:
-            os.close(fd)
-        try:
-            doc = orjson.loads(raw)
+            doc = orjson.loads(_read_file(path))
         except orjson.JSONDecodeError as exc:
             raise ClipError(f"{path}: unparsable JSON ({exc})") from None
-        row = _frame_values(path, doc, counts)
-        if row is not None:
-            try:
-                values[i] = row
-            except (ValueError, TypeError):
-                raise ClipError(f"{path}: keypoint values are not all numbers") from None
+        _frame_values(path, doc, counts, flat)
+    try:
+        values = np.array(flat, dtype=np.float32)
+    except (ValueError, TypeError):
+        bad = next(p for p in paths if not _all_numbers(p))
+        raise ClipError(f"{bad}: keypoint values are not all numbers") from None
     xyc = values.reshape(len(paths), _POINTS, 3)
     xy = np.ascontiguousarray(xyc[:, :, :2])
     if frame_size is not None:
@@ -174,6 +189,12 @@ def read_openpose_frames(
         body = xy[:, : BODY_25.size]
         counts.outside_frame = int(np.count_nonzero((body > OUTSIDE_FRAME).any(axis=(1, 2))))
     return xy.reshape(len(paths), _POINTS * 2), counts
+
+
+def _all_numbers(path: str) -> bool:
+    values: list = []
+    _frame_values(path, orjson.loads(_read_file(path)), FrameCounts(), values)
+    return all(isinstance(v, (int, float)) for v in values)
 
 
 def read_openpose_clip(

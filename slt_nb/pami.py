@@ -16,7 +16,9 @@ import gzip
 import hashlib
 import os
 import pickle
+import queue
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -84,9 +86,13 @@ class PartWriter:
 
     The data go to `<path>.tmp-<pid>` and are renamed onto `path` only by `close()`; an
     exception inside a `with` block removes the temp file and leaves no part behind.
+    Compression, hashing and disk writes run on a background thread (zlib and hashlib release
+    the GIL), overlapping with the caller reading the next clip; at most `queue_size` pickled
+    samples wait in between, so memory stays bounded.
     """
 
-    def __init__(self, path: str | os.PathLike, feature_size: int = 1024, compresslevel: int = 1):
+    def __init__(self, path: str | os.PathLike, feature_size: int = 1024, compresslevel: int = 1,
+                 queue_size: int = 4):
         self.path = str(path)
         self.feature_size = feature_size
         self._torch = _torch()
@@ -96,10 +102,35 @@ class PartWriter:
         # mtime=0 keeps the bytes (and so the sha256) a function of the content alone.
         self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._hashing,
                                  compresslevel=compresslevel, mtime=0)
-        self._gz.write(_HEADER)
+        self._pending: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="slt_nb-part-writer", daemon=True)
+        self._thread.start()
+        self._put(_HEADER)
         self.samples = 0
         self.frames = 0
         self.info: PartInfo | None = None
+
+    def _drain(self) -> None:
+        while True:
+            blob = self._pending.get()
+            if blob is None:
+                return
+            if self._error is None:
+                try:
+                    self._gz.write(blob)
+                except BaseException as exc:  # surfaced to the caller by _put/close
+                    self._error = exc
+
+    def _put(self, blob: bytes | None) -> None:
+        if self._error is not None:
+            raise OSError(f"{self._tmp}: writing the part failed: {self._error}") from self._error
+        self._pending.put(blob)
+
+    def _finish_thread(self) -> None:
+        if self._thread.is_alive():
+            self._pending.put(None)
+            self._thread.join()
 
     def add(self, name: str, text: str, sign: np.ndarray, signer: str = "", gloss: str = "") -> None:
         """Append one sample; `sign` (T, width <= feature_size) is zero-padded to feature_size."""
@@ -123,15 +154,18 @@ class PartWriter:
         }
         blob = pickle.dumps(sample, protocol=_PROTO)
         # strip this pickle's own PROTO header and STOP, append the dict to the open list
-        self._gz.write(blob[2:-1])
-        self._gz.write(_APPEND)
+        self._put(blob[2:-1] + _APPEND)
         self.samples += 1
         self.frames += sign.shape[0]
 
     def close(self) -> PartInfo:
         if self.info is not None:
             return self.info
-        self._gz.write(_STOP)
+        self._put(_STOP)
+        self._finish_thread()
+        if self._error is not None:
+            self.abort()
+            raise OSError(f"{self._tmp}: writing the part failed: {self._error}") from self._error
         self._gz.close()
         self._raw.flush()
         os.fsync(self._raw.fileno())
@@ -143,6 +177,7 @@ class PartWriter:
 
     def abort(self) -> None:
         if self.info is None:
+            self._finish_thread()
             for closer in (self._gz.close, self._raw.close):
                 try:
                     closer()
