@@ -10,11 +10,12 @@ import psutil
 MB = 1024 * 1024
 
 
-def tree_rss(process: psutil.Process) -> int:
-    """RSS in bytes of a process plus all its live descendants."""
+def tree_rss(process: psutil.Process, include_self: bool = True) -> int:
+    """RSS in bytes of a process plus all its live descendants (only the descendants if not include_self)."""
     total = 0
     try:
-        total += process.memory_info().rss
+        if include_self:
+            total += process.memory_info().rss
         children = process.children(recursive=True)
     except psutil.Error:
         return total
@@ -32,10 +33,13 @@ class MemoryMonitor:
 
     Use as a context manager or with start()/stop(). `mark(label)` records a named moment
     (a part written, a phase begun); `phase(name)` is a context manager marking start and end.
+    With `children_only`, the process itself is left out: a runner watching the kernel it
+    started measures the kernel, not its own imports.
     """
 
     interval: float = 0.1
     pid: int | None = None
+    children_only: bool = False
     samples: list[tuple[float, int]] = field(default_factory=list)  # (seconds, bytes)
     marks: list[tuple[float, str]] = field(default_factory=list)
 
@@ -56,7 +60,7 @@ class MemoryMonitor:
         return self
 
     def _sample(self) -> int:
-        rss = tree_rss(self._process)
+        rss = tree_rss(self._process, include_self=not self.children_only)
         self.samples.append((time.perf_counter() - self._t0, rss))
         return rss
 
@@ -122,15 +126,27 @@ class MemoryMonitor:
 
     def plot(self, ax=None, limit_mb: float | None = None, title: str = "Process memory (RSS, with children)",
              mark_filter=None):
-        """Draw RSS over time with the marks as vertical lines; returns the Axes."""
+        """Draw RSS over time: phases shaded, other marks as lines, peak and limit as levels; returns the Axes.
+
+        `phase(name)` pairs become shaded spans; a "<name> start" with no end lasts until the
+        next start. mark_filter(label) -> bool picks which single marks are drawn.
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots(figsize=(9, 3.2))
+        # from zero, so the height of the curve is honest against the limit
+        ax.set_ylim(0, max(self.peak_mb, limit_mb or 0) * 1.15 or 1.0)
         if self.samples:
             t, rss = zip(*self.samples)
             ax.plot(t, [r / MB for r in rss], color="tab:blue", lw=1.5, label="RSS")
-        shown = [(t, l) for t, l in self.marks if mark_filter is None or mark_filter(l)]
+        end = self.samples[-1][0] if self.samples else 0.0
+        spans, points = _phase_spans(self.marks, end)
+        for i, (name, t0, t1) in enumerate(spans):
+            ax.axvspan(t0, t1, color=f"C{(i % 7) + 2}", alpha=0.13, lw=0)
+            ax.annotate(name, (t0, 0.03), xycoords=("data", "axes fraction"), fontsize=7, ha="left",
+                        va="bottom", rotation=90, color="dimgray")
+        shown = [(t, l) for t, l in points if mark_filter is None or mark_filter(l)]
         for i, (t, label) in enumerate(shown):
             ax.axvline(t, color="tab:orange", lw=0.8, alpha=0.7, label="marks" if i == 0 else None)
         if len(shown) <= 12:
@@ -145,3 +161,24 @@ class MemoryMonitor:
         ax.set_title(title)
         ax.legend(loc="lower right", fontsize=8)
         return ax
+
+
+def _phase_spans(marks, end: float):
+    """(name, start, end) spans from "<name> start"/"<name> end" marks, and the other marks.
+
+    A start never closed lasts until the next start, or the end of the run.
+    """
+    spans, points, open_ = [], [], []
+    for t, label in sorted(marks):
+        if label.endswith(" start"):
+            for name, t0 in open_:
+                spans.append((name, t0, t))
+            open_ = [(label[: -len(" start")], t)]
+        elif label.endswith(" end") and any(n == label[: -len(" end")] for n, _ in open_):
+            name = label[: -len(" end")]
+            spans += [(n, t0, t) for n, t0 in open_ if n == name]
+            open_ = [(n, t0) for n, t0 in open_ if n != name]
+        else:
+            points.append((t, label))
+    spans += [(name, t0, end) for name, t0 in open_]
+    return sorted(spans, key=lambda s: s[1]), points

@@ -1,5 +1,13 @@
-"""Drawing keypoints: skeletons from any FeatureLayout, in image coordinates (y down)."""
+"""Drawing keypoints: skeletons from any FeatureLayout, in image coordinates (y down).
+
+Everything is drawn from a `FeatureLayout` (layouts.py), so OpenPose BODY_25 + hands (+ face),
+MediaPipe Pose 33 + hands and exported 1024-feature rows decoded through a manifest's layout all
+go through the same code. A point at exactly (0, 0) is "not detected" and is never drawn.
+Every limb line carries `gid=<segment name>` so a test (or a curious user) can count them.
+"""
 from __future__ import annotations
+
+import io
 
 import numpy as np
 
@@ -10,6 +18,9 @@ SEGMENT_COLOURS = {
     "body": "tab:gray", "pose": "tab:gray", "face": "tab:olive",
     "left_hand": "tab:blue", "right_hand": "tab:red",
 }
+# The face has 70 points in a small area: thinner lines and dots keep the hands readable.
+_SEGMENT_STYLE = {"face": {"lw": 0.6, "s": 1.5}}
+_DEFAULT_STYLE = {"lw": 1.4, "s": 6}
 
 
 def _detected(points: np.ndarray) -> np.ndarray:
@@ -20,14 +31,16 @@ def _detected(points: np.ndarray) -> np.ndarray:
 def draw_segment(ax, segment: Segment, points: np.ndarray, colour: str | None = None, label: str | None = None) -> int:
     """Draw one body part's limbs and points; returns the number of limb lines drawn."""
     colour = colour or SEGMENT_COLOURS.get(segment.name, "black")
+    style = _SEGMENT_STYLE.get(segment.name, _DEFAULT_STYLE)
     seen = _detected(points)
     drawn = 0
     for a, b in segment.skeleton.limbs:
         if seen[a] and seen[b]:
-            ax.plot(points[[a, b], 0], points[[a, b], 1], color=colour, lw=1.4, solid_capstyle="round")
+            ax.plot(points[[a, b], 0], points[[a, b], 1], color=colour, lw=style["lw"],
+                    solid_capstyle="round", gid=segment.name)
             drawn += 1
     if seen.any():
-        ax.scatter(points[seen, 0], points[seen, 1], s=6, color=colour, zorder=3, label=label)
+        ax.scatter(points[seen, 0], points[seen, 1], s=style["s"], color=colour, zorder=3, label=label)
     return drawn
 
 
@@ -49,7 +62,7 @@ def draw_frame(ax, layout: FeatureLayout, row: np.ndarray, title: str | None = N
                 hpts = segs[hand].points(row)[:, :2]
                 if _detected(bpts[wrist]) and _detected(hpts[0]):
                     ax.plot([bpts[wrist, 0], hpts[0, 0]], [bpts[wrist, 1], hpts[0, 1]],
-                            color=SEGMENT_COLOURS[hand], lw=1.0, ls=":")
+                            color=SEGMENT_COLOURS[hand], lw=1.0, ls=":", gid=f"{hand}_wrist_join")
     finish_axes(ax, row[: layout.width], frame_size, bounds)
     if title:
         ax.set_title(title, fontsize=9)
@@ -79,7 +92,7 @@ def finish_axes(ax, values: np.ndarray, frame_size: tuple[int, int] | None = Non
 def point_bounds(values: np.ndarray, margin: float = 0.08):
     """((x0, x1), (y0, y1)) around the non-zero x,y pairs of rows (..., D), or None."""
     pts = np.asarray(values, dtype=np.float32).reshape(-1, 2)
-    pts = pts[~np.all(pts == 0, axis=1)]
+    pts = pts[~np.all(pts == 0, axis=1) & np.all(np.isfinite(pts), axis=1)]
     if not len(pts):
         return None
     lo, hi = pts.min(axis=0), pts.max(axis=0)
@@ -112,6 +125,122 @@ def skeleton_grid(layout: FeatureLayout, frames: np.ndarray, indices=None, cols:
     return fig
 
 
+def frame_figure(layout: FeatureLayout, row: np.ndarray, title: str | None = None,
+                 frame_size: tuple[int, int] | None = None, bounds=None, size: tuple[float, float] = (5, 4)):
+    """One frame in its own Figure, made without pyplot so nothing is shown as a side effect."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=90)
+    ax = fig.add_subplot()
+    draw_frame(ax, layout, row, title=title, frame_size=frame_size, bounds=bounds)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="upper right", fontsize=7, markerscale=2)
+    fig.tight_layout()
+    return fig
+
+
+def figure_png(fig) -> bytes:
+    """A Figure rendered to PNG bytes (for an image widget or a file)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def point_tracks(layout: FeatureLayout, frames: np.ndarray) -> dict[str, np.ndarray]:
+    """Both wrists over time as {name: (T, 2) x,y}, NaN where the point was not detected.
+
+    Wrists come from the body skeleton where the layout has one and from hand point 0 as well,
+    so a hand that drifts away from its arm (a swapped or misplaced hand) shows as two tracks
+    parting.
+    """
+    frames = np.asarray(frames, dtype=np.float32)
+    tracks: dict[str, np.ndarray] = {}
+    segs = {s.name: s for s in layout.segments}
+    body = next((s for s in layout.segments if s.skeleton.name in WRISTS), None)
+    for hand in ("left_hand", "right_hand"):
+        side = hand.split("_")[0]
+        if body is not None:
+            tracks[f"{side} wrist ({body.name})"] = body.points(frames)[:, WRISTS[body.skeleton.name][hand], :2]
+        if hand in segs:
+            tracks[f"{side} wrist ({hand.replace('_', ' ')})"] = segs[hand].points(frames)[:, 0, :2]
+    for name, xy in tracks.items():
+        xy = xy.astype(np.float32).copy()
+        xy[~_detected(xy)] = np.nan
+        tracks[name] = xy
+    return tracks
+
+
+def trajectory_plot(layout: FeatureLayout, frames: np.ndarray, fps: float | None = None,
+                    title: str | None = None, tracks: dict[str, np.ndarray] | None = None):
+    """x and y of both wrists over time, left blue, right red, gaps where not detected.
+
+    The y panel is drawn with y increasing downwards, as in the image, so a raised hand goes up.
+    """
+    import matplotlib.pyplot as plt
+
+    tracks = point_tracks(layout, frames) if tracks is None else tracks
+    n = len(frames)
+    t = np.arange(n) / fps if fps else np.arange(n)
+    fig, (ax_x, ax_y) = plt.subplots(2, 1, figsize=(9, 4.6), sharex=True)
+    for name, xy in tracks.items():
+        colour = SEGMENT_COLOURS["left_hand" if name.startswith("left") else "right_hand"]
+        style = "-" if "hand" not in name.split("(")[-1] else "--"
+        ax_x.plot(t, xy[:, 0], color=colour, ls=style, lw=1.3, label=name)
+        ax_y.plot(t, xy[:, 1], color=colour, ls=style, lw=1.3, label=name)
+    ax_x.set_ylabel("x")
+    ax_y.set_ylabel("y (image, down)")
+    if not ax_y.yaxis_inverted():
+        ax_y.invert_yaxis()
+    ax_y.set_xlabel("seconds" if fps else "frame")
+    ax_x.legend(fontsize=7, ncol=2, loc="best")
+    for ax in (ax_x, ax_y):
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    ax_x.set_title(title or "Wrist trajectories", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def missing_rate_chart(by_part, by_point, title: str = "Missing points"):
+    """Two panels: % missing per body part (per split), and % missing per point.
+
+    by_part: DataFrame, index = part, columns = splits, values = fraction missing.
+    by_point: DataFrame with columns part, point, rate (fraction missing over all frames read).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (ax_part, ax_point) = plt.subplots(
+        2, 1, figsize=(max(9, 0.12 * max(len(by_point), 1)), 6.5), gridspec_kw={"height_ratios": [1, 1.3]})
+    if len(by_part):
+        (by_part * 100).plot.bar(ax=ax_part, rot=0, width=0.75)
+        ax_part.legend(title="split", fontsize=7, title_fontsize=8)
+    ax_part.set_ylabel("% points missing")
+    ax_part.set_ylim(0, 105)
+    ax_part.set_title(title, fontsize=10)
+    ax_part.grid(axis="y", alpha=0.3)
+    if len(by_point):
+        colours = [SEGMENT_COLOURS.get(p, "black") for p in by_point["part"]]
+        x = np.arange(len(by_point))
+        ax_point.bar(x, by_point["rate"].to_numpy() * 100, color=colours, width=0.85)
+        # label only every few points of a long part, with the part's name at its start
+        ticks, labels = [], []
+        sizes = by_point["part"].value_counts()
+        for i, (part, point) in enumerate(zip(by_point["part"], by_point["point"])):
+            first = i == 0 or by_point["part"].iloc[i - 1] != part
+            # every point of a body or hand; every fifth of a 70-point face
+            if first or sizes[part] <= 33 or i % 5 == 0:
+                ticks.append(i)
+                labels.append(f"{part}: {point}" if first else point)
+        ax_point.set_xticks(ticks, labels, rotation=90, fontsize=5.5)
+        ax_point.set_xlim(-1, len(by_point))
+    ax_point.set_ylabel("% frames missing")
+    ax_point.set_ylim(0, 105)
+    ax_point.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def length_histogram(lengths, max_sent_length: int = 400, ax=None, title: str = "Clip lengths"):
     """Histogram of clip lengths (frames) with Signformer's max_sent_length marked."""
     import matplotlib.pyplot as plt
@@ -121,7 +250,9 @@ def length_histogram(lengths, max_sent_length: int = 400, ax=None, title: str = 
         _, ax = plt.subplots(figsize=(7, 3))
     over = int((lengths > max_sent_length).sum())
     if lengths.size:
-        ax.hist(lengths, bins=min(40, max(5, lengths.size)), color="tab:blue", alpha=0.8)
+        # bins from 0 to past the limit, so every split's histogram reads on the same scale
+        top = max(int(lengths.max()), max_sent_length) * 1.05
+        ax.hist(lengths, bins=np.linspace(0, top, 41), color="tab:blue", alpha=0.8)
     ax.axvline(max_sent_length, color="tab:red", ls="--",
                label=f"max_sent_length {max_sent_length}: {over} of {lengths.size} longer (dropped in training)")
     ax.set_xlabel("frames")
