@@ -1,41 +1,45 @@
-"""`make demo`: run the notebooks listed in params/demo.yaml through papermill.
+"""`make demo`: run the notebooks listed in params/demo.yaml through the batch runner.
 
-Each executed notebook lands in outputs/ as a report; a failing run is reported and the others
-still run; the exit status is non-zero if any failed.
+Each executed notebook lands in outputs/ as a report, with an HTML rendering beside it, and
+outputs/index.html lists every run. A failing run is reported and the others still run; the
+exit status is non-zero if any failed.
+
+params/demo.yaml:  runs: [{notebook, output, parameters}, ...], run in the order listed.
 """
 from __future__ import annotations
 
 import sys
-import time
 
 import yaml
 
-from .params import PARAMS_DIR, REPO_ROOT
+from .params import PARAMS_DIR, resolve
+from .runner import Run, run_all
+
+
+def demo_runs(path=PARAMS_DIR / "demo.yaml") -> list[Run]:
+    """The runs listed in params/demo.yaml, with dataset and split labels for the index."""
+    with open(path, encoding="utf-8") as f:
+        entries = (yaml.safe_load(f) or {}).get("runs") or []
+    runs = []
+    for i, entry in enumerate(entries, start=1):
+        missing = [k for k in ("notebook", "output") if k not in entry]
+        if missing:
+            raise ValueError(f"{path}: run {i} has no {missing}; each run needs notebook, output, parameters")
+        parameters = dict(entry.get("parameters") or {})
+        split = parameters.get("split", parameters.get("splits", ""))
+        split = ",".join(map(str, split)) if isinstance(split, (list, tuple)) else str(split)
+        runs.append(Run(entry["notebook"], entry["output"], parameters,
+                        str(parameters.get("dataset", "")), split))
+    return runs
 
 
 def main(argv: list[str] | None = None) -> int:
-    import papermill as pm
-
-    with open(PARAMS_DIR / "demo.yaml", encoding="utf-8") as f:
-        runs = yaml.safe_load(f)["runs"]
-    failed = []
-    for run in runs:
-        notebook = REPO_ROOT / run["notebook"]
-        output = REPO_ROOT / run["output"]
-        output.parent.mkdir(parents=True, exist_ok=True)
-        started = time.perf_counter()
-        print(f"papermill {run['notebook']} -> {run['output']} {run.get('parameters', {})}", flush=True)
-        try:
-            pm.execute_notebook(str(notebook), str(output), parameters=run.get("parameters", {}),
-                                cwd=str(REPO_ROOT), progress_bar=False, kernel_name="python3")
-        except Exception as exc:  # papermill raises PapermillExecutionError with the cell's error
-            failed.append(run["output"])
-            print(f"  FAILED after {time.perf_counter() - started:.1f}s: {str(exc).strip().splitlines()[-1]}", flush=True)
-            continue
-        print(f"  ok in {time.perf_counter() - started:.1f}s", flush=True)
-    print(f"{len(runs) - len(failed)} of {len(runs)} notebooks ran; reports in {REPO_ROOT / 'outputs'}")
+    runs = demo_runs()
+    results = run_all(runs, "outputs/index.html")
+    failed = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} of {len(results)} notebooks ran; index: {resolve('outputs/index.html')}")
     if failed:
-        print("failed: " + ", ".join(failed))
+        print("failed: " + ", ".join(f"{r.output} ({r.status})" for r in failed))
     return 1 if failed else 0
 
 

@@ -186,8 +186,9 @@ def trajectory_plot(layout: FeatureLayout, frames: np.ndarray, fps: float | None
     for name, xy in tracks.items():
         colour = SEGMENT_COLOURS["left_hand" if name.startswith("left") else "right_hand"]
         style = "-" if "hand" not in name.split("(")[-1] else "--"
-        ax_x.plot(t, xy[:, 0], color=colour, ls=style, lw=1.3, label=name)
-        ax_y.plot(t, xy[:, 1], color=colour, ls=style, lw=1.3, label=name)
+        label = name if np.isfinite(xy).any() else f"{name}: never detected"
+        ax_x.plot(t, xy[:, 0], color=colour, ls=style, lw=1.3, label=label)
+        ax_y.plot(t, xy[:, 1], color=colour, ls=style, lw=1.3, label=label)
     ax_x.set_ylabel("x")
     ax_y.set_ylabel("y (image, down)")
     if not ax_y.yaxis_inverted():

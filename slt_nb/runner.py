@@ -1,0 +1,328 @@
+"""Run a notebook over a matrix of parameter sets with papermill, and index the reports.
+
+Each run writes `outputs/<notebook>/<dataset>/<split>.ipynb` (papermill writes it even when a
+cell fails, with the error in it) and an HTML rendering beside it. `outputs/index.html` lists
+every run with its parameters, status, duration, peak memory and links; `outputs/index.json`
+holds the same records, so runs made at different times end up in one index.
+
+A run's status is one of:
+- ok
+- failed: a cell raised; the error names the cell and the exception
+- kernel died: the kernel process vanished mid-run, usually killed for running out of memory
+- timed out: a cell ran longer than the per-cell timeout
+
+    python -m slt_nb.runner notebooks/inspect.ipynb --datasets How2Sign --splits val test
+    slt-nb run notebooks/inspect.ipynb -p max_clips 50
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .memory import MemoryMonitor
+from .params import PARAMS_DIR, REPO_ROOT, resolve
+
+# Set in the environment of every kernel the runner starts: notebooks skip interactive widgets.
+BATCH_ENV = "SLT_NB_BATCH"
+DEAD_KERNEL_HINT = ("the kernel process died without a Python error; usually it was killed for using "
+                    "too much memory (out-of-memory killer or a container limit)")
+
+
+@dataclass
+class Run:
+    """One notebook execution: what to run, with which parameters, where the report goes."""
+
+    notebook: str
+    output: str
+    parameters: dict = field(default_factory=dict)
+    dataset: str = ""
+    split: str = ""
+
+
+@dataclass
+class RunResult:
+    """What happened to one Run, as listed in the index."""
+
+    notebook: str
+    output: str
+    html: str | None
+    parameters: dict
+    dataset: str
+    split: str
+    status: str  # ok | failed | kernel died | timed out
+    error: str
+    seconds: float
+    peak_mb: float
+    started: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def dataset_params() -> list[str]:
+    """Names of the params files that describe a dataset (they have `dataset` and `splits`)."""
+    names = []
+    for path in sorted(PARAMS_DIR.glob("*.yaml")):
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f) or {}
+        if isinstance(doc, dict) and "dataset" in doc and "splits" in doc:
+            names.append(path.stem)
+    return names
+
+
+def matrix(notebook: str, datasets: list[str] | None = None, splits: list[str] | None = None,
+           parameters: dict | None = None, output_root: str | os.PathLike = "outputs") -> list[Run]:
+    """Runs of `notebook` for every dataset x split.
+
+    A dataset is a params name (its splits come from its params file unless `splits` is given)
+    or a path such as an export manifest (then `splits` is needed). Each run gets
+    `dataset` and `split` parameters plus `parameters`.
+    """
+    from .params import load_params
+
+    datasets = datasets or dataset_params()
+    stem = Path(notebook).stem
+    runs = []
+    for dataset in datasets:
+        label = dataset
+        dataset_splits = splits
+        if (PARAMS_DIR / f"{dataset}.yaml").exists():
+            dataset_splits = splits or load_params(dataset).get("splits")
+        else:
+            label = Path(dataset).name.replace(".manifest.json", "") or dataset
+        if not dataset_splits:
+            raise ValueError(f"{dataset}: no params/{dataset}.yaml to take splits from; give splits")
+        for split in dataset_splits:
+            output = Path(output_root) / stem / label / f"{split}.ipynb"
+            params = {"dataset": dataset, "split": split, **(parameters or {})}
+            runs.append(Run(str(notebook), str(output), params, label, str(split)))
+    return runs
+
+
+def render_html(notebook_path: str | os.PathLike) -> Path:
+    """The executed notebook as a standalone HTML page beside it (images embedded), written atomically."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    notebook_path = Path(notebook_path)
+    nb = nbformat.read(notebook_path, as_version=4)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    target = notebook_path.with_suffix(".html")
+    _atomic_write(target, body)
+    return target
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _describe_failure(exc: BaseException) -> tuple[str, str]:
+    """(status, error text) for an exception raised by papermill/nbclient."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        if exc.ename == "DeadKernelError" or "Kernel died" in str(exc.evalue):
+            return "kernel died", f"cell {exc.exec_count}: {DEAD_KERNEL_HINT}"
+        return "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+    if isinstance(exc, DeadKernelError):
+        return "kernel died", DEAD_KERNEL_HINT
+    if isinstance(exc, (CellTimeoutError, TimeoutError)):
+        return "timed out", str(exc).strip().splitlines()[0] if str(exc).strip() else "a cell timed out"
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return "failed", text
+
+
+def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | None = None,
+                 html_report: bool = True) -> RunResult:
+    """Execute one Run with papermill (cwd = repo root); never raises for a failing notebook."""
+    import papermill as pm
+
+    output = resolve(run.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now().isoformat(timespec="seconds")
+    previous = os.environ.get(BATCH_ENV)
+    os.environ[BATCH_ENV] = "1"  # inherited by the kernel process
+    # The kernel is our child process: measure it (and whatever it starts), not this process.
+    monitor = MemoryMonitor(interval=0.1, children_only=True).start()
+    t0 = time.perf_counter()
+    status, error = "ok", ""
+    try:
+        pm.execute_notebook(str(resolve(run.notebook)), str(output), parameters=run.parameters,
+                            cwd=str(REPO_ROOT), kernel_name=kernel_name, progress_bar=False,
+                            log_output=False, execution_timeout=cell_timeout)
+    except Exception as exc:  # a failing run is recorded; the caller goes on with the others
+        status, error = _describe_failure(exc)
+    finally:
+        seconds = time.perf_counter() - t0
+        monitor.stop()
+        if previous is None:
+            os.environ.pop(BATCH_ENV, None)
+        else:
+            os.environ[BATCH_ENV] = previous
+    html_path = None
+    if html_report and output.exists():
+        try:
+            html_path = _rel(render_html(output))
+        except Exception as exc:  # the run's own status stands; the missing page is said in the error
+            error = (error + "; " if error else "") + f"HTML rendering failed: {type(exc).__name__}: {exc}"
+    elif not output.exists():
+        error = (error + "; " if error else "") + "no output notebook was written"
+    return RunResult(run.notebook, _rel(output), html_path, run.parameters, run.dataset, run.split, status,
+                     error, round(seconds, 2), round(monitor.peak_mb, 1), started)
+
+
+def run_all(runs: list[Run], index: str | os.PathLike = "outputs/index.html", kernel_name: str = "python3",
+            cell_timeout: float | None = None, echo=print) -> list[RunResult]:
+    """Run every Run in order, updating the index after each one; returns the results."""
+    results = []
+    index = resolve(index)
+    for i, run in enumerate(runs, start=1):
+        if echo:
+            echo(f"[{i}/{len(runs)}] {run.notebook} -> {run.output} {json.dumps(run.parameters)}")
+        result = run_notebook(run, kernel_name, cell_timeout)
+        results.append(result)
+        write_index(results, index)
+        if echo:
+            echo(f"    {result.status} in {result.seconds:.1f} s, peak {result.peak_mb:.0f} MB"
+                 + (f": {result.error}" if result.error else ""))
+    return results
+
+
+def _load_records(json_path: Path) -> list[dict]:
+    try:
+        with open(json_path, encoding="utf-8") as f:
+            return json.load(f)["runs"]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError, TypeError):
+        return []
+
+
+def write_index(results: list[RunResult], index: str | os.PathLike = "outputs/index.html") -> Path:
+    """Merge results into `index.json` beside the page (a rerun replaces its old entry) and
+    render the page. Entries whose report file is gone are dropped."""
+    index = resolve(index)
+    json_path = index.with_suffix(".json")
+    records = [r for r in _load_records(json_path) if resolve(r["output"]).exists()]
+    by_output = {r["output"]: i for i, r in enumerate(records)}
+    for result in results:
+        record = asdict(result)
+        if result.output in by_output:
+            records[by_output[result.output]] = record
+        else:
+            by_output[result.output] = len(records)
+            records.append(record)
+    _atomic_write(json_path, json.dumps({"runs": records}, indent=1, ensure_ascii=False))
+    _atomic_write(index, index_html(records, index.parent))
+    return index
+
+
+_STATUS_STYLE = {"ok": "#1a7f37", "failed": "#b00020", "kernel died": "#8a2be2", "timed out": "#b35900"}
+
+
+def index_html(records: list[dict], base: Path) -> str:
+    """The index page: one row per run, links relative to the page's folder."""
+    def link(path: str | None, text: str) -> str:
+        if not path:
+            return ""
+        href = os.path.relpath(resolve(path), base)
+        return f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
+
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    rows = []
+    for r in records:
+        colour = _STATUS_STYLE.get(r["status"], "black")
+        params = ", ".join(f"{k}={json.dumps(v)}" for k, v in r["parameters"].items())
+        rows.append(
+            "<tr>"
+            f"<td>{html.escape(r['notebook'])}</td><td>{html.escape(r['dataset'])}</td>"
+            f"<td>{html.escape(r['split'])}</td><td><code>{html.escape(params)}</code></td>"
+            f"<td class='status' style='color:{colour}'><b>{html.escape(r['status'])}</b></td>"
+            f"<td>{html.escape(r['started'])}</td><td class='num'>{r['seconds']:.1f} s</td>"
+            f"<td class='num'>{r['peak_mb']:.0f} MB</td>"
+            f"<td>{link(r.get('html'), 'report')} {link(r['output'], 'ipynb')}</td>"
+            f"<td class='error'>{html.escape(r['error'])}</td>"
+            "</tr>"
+        )
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>slt-nb runs</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5em; }}
+table {{ border-collapse: collapse; font-size: 0.9em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top; text-align: left; }}
+th {{ background: #f3f3f3; }}
+td.num {{ text-align: right; white-space: nowrap; }}
+td.error {{ max-width: 40em; font-family: monospace; font-size: 0.85em; white-space: pre-wrap; }}
+</style></head><body>
+<h1>slt-nb runs</h1>
+<p>{len(records)} runs: {html.escape(summary) or "none yet"}. Peak memory is the kernel's RSS with its
+child processes. Executed notebooks are the reports.</p>
+<table>
+<thead><tr><th>notebook</th><th>dataset</th><th>split</th><th>parameters</th><th>status</th><th>started</th>
+<th>duration</th><th>peak memory</th><th>report</th><th>error</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table></body></html>
+"""
+
+
+def _parameter(text: str) -> tuple[str, object]:
+    return text[0], yaml.safe_load(text[1])
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """Arguments of `python -m slt_nb.runner` (and `slt-nb run`)."""
+    parser = parser or argparse.ArgumentParser(prog="python -m slt_nb.runner", description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebook", help="notebook to run, e.g. notebooks/inspect.ipynb")
+    parser.add_argument("--datasets", nargs="+", help="params names or paths (default: every params/*.yaml with dataset and splits)")
+    parser.add_argument("--splits", nargs="+", help="splits (default: each dataset's own)")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="extra parameter for every run (VALUE is read as YAML)")
+    parser.add_argument("--output-root", default="outputs", help="reports go to <root>/<notebook>/<dataset>/<split>.ipynb")
+    parser.add_argument("--index", default="outputs/index.html")
+    parser.add_argument("--cell-timeout", type=float, default=None, help="seconds a cell may run")
+    parser.add_argument("--kernel", default="python3")
+    return parser
+
+
+def main_with_args(args: argparse.Namespace) -> int:
+    extra = dict(_parameter(p) for p in args.parameter)
+    runs = matrix(args.notebook, args.datasets, args.splits, extra, args.output_root)
+    results = run_all(runs, args.index, args.kernel, args.cell_timeout)
+    failed = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} of {len(results)} runs ok; index: {resolve(args.index)}")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return main_with_args(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
