@@ -273,3 +273,26 @@ def write_sign_task(root: str | Path, num_classes: int = 6, per_class: dict[str,
         write_index(feature_dir, rows)
     return {"pose_dir": pose_dir, "feature_dir": feature_dir if projection is not None else None,
             "rows": rows, "classes": [s.name for s in signs]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m slt_nb.sign_task ROOT [--classes N]`: write the synthetic task as an extraction."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("root")
+    parser.add_argument("--classes", type=int, default=8)
+    parser.add_argument("--train", type=int, default=24)
+    parser.add_argument("--val", type=int, default=8)
+    parser.add_argument("--test", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    task = write_sign_task(args.root, args.classes, {"train": args.train, "val": args.val, "test": args.test},
+                           seed=args.seed)
+    print(f"{len(task['rows'])} clips of {len(task['classes'])} real sequences -> {task['pose_dir']}, "
+          f"{task['feature_dir']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
