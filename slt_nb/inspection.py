@@ -25,6 +25,8 @@ from .layouts import MEDIAPIPE_150, OPENPOSE_274, FeatureLayout
 
 # Frame rates of the corpora, for time axes only (FORMATS.md).
 DATASET_FPS = {"how2sign": 24.0, "lsfb": 50.0, "lsfb-cont": 50.0, "wlasl": 25.0}
+# Video sizes, so normalised coordinates are drawn with the frame's aspect (How2Sign: its reader's).
+DATASET_FRAME_SIZE = {"lsfb": (720, 576)}
 
 
 class ClipNotFound(KeyError):
@@ -77,6 +79,11 @@ def _fps_for(dataset: str) -> float | None:
     return next((fps for name, fps in DATASET_FPS.items() if key.startswith(name)), None)
 
 
+def _frame_size_for(dataset: str) -> tuple[int, int] | None:
+    key = dataset.lower()
+    return next((size for name, size in DATASET_FRAME_SIZE.items() if key.startswith(name)), None)
+
+
 class ReaderSource:
     """Clips from an export reader (plan(split) -> items, read(item) -> ClipData)."""
 
@@ -87,7 +94,8 @@ class ReaderSource:
         self.layout = reader.layout
         self._splits = list(splits)
         self.fps = fps if fps is not None else _fps_for(self.name)
-        self.frame_size = frame_size if frame_size is not None else getattr(reader, "frame_size", None)
+        self.frame_size = (frame_size if frame_size is not None
+                           else getattr(reader, "frame_size", None) or _frame_size_for(self.name))
         self._plans: dict[str, object] = {}
 
     def _plan(self, split: str):
@@ -150,7 +158,8 @@ class ExportSource:
         self.name = f"{self.manifest['dataset']} export ({self.manifest_file.name})"
         self.layout = FeatureLayout.from_manifest(self.manifest["layout"])
         reader = self.manifest.get("reader") or {}
-        size = reader.get("frame_size") if reader.get("coordinates", "normalised") == "normalised" else None
+        normalised = reader.get("coordinates", "normalised") == "normalised"
+        size = (reader.get("frame_size") or _frame_size_for(self.manifest["dataset"])) if normalised else None
         self.frame_size = tuple(size) if size else None
         self.fps = _fps_for(self.manifest["dataset"])
 
@@ -335,7 +344,8 @@ def open_source(dataset: str, data_root: str | None = None, splits: list[str] | 
     split_list = list(splits or params.get("splits") or ["train", "val", "test"])
     if type(reader).__name__ == "How2SignReader":
         return How2SignSource(reader, split_list, with_face=with_face)
-    return ReaderSource(reader, split_list, fps=params.get("fps"))
+    size = params.get("frame_size")
+    return ReaderSource(reader, split_list, fps=params.get("fps"), frame_size=tuple(size) if size else None)
 
 
 def pick_clip(source: ClipSource, split: str, clip: int | str) -> ClipRef:
