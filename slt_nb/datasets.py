@@ -13,18 +13,35 @@ def reader_from_params(params: dict):
     coordinates = params.get("coordinates", "normalised")
     if coordinates not in ("normalised", "pixels"):
         raise ValueError(f"coordinates must be 'normalised' or 'pixels', got {coordinates!r}")
-    if kind in ("how2sign", "how2sign-aug"):
+    common = dict(
+        data_root=str(resolve(params["data_root"])),
+        dataset=params.get("name", params["dataset"]),
+        variant=params.get("variant", "") or "",
+        augmented=params.get("augmented"),
+        augmented_splits=tuple(params.get("augmented_splits", ["train"])),
+    )
+    if kind == "how2sign":
         from .how2sign import How2SignReader
 
         frame_size = tuple(params.get("frame_size", (1280, 720))) if coordinates == "normalised" else None
         return How2SignReader(
-            data_root=str(resolve(params["data_root"])),
             keypoints_dir=params.get("keypoints_dir", "{data_root}/{split}/openpose_output/json"),
             annotations=params.get("annotations", "auto"),
             frame_size=frame_size,
-            dataset=params.get("name", params["dataset"]),
+            **common,
         )
-    raise ValueError(f"no reader for dataset {params['dataset']!r} (reader {kind!r}); known: How2Sign")
+    if kind == "lsfb":
+        from .lsfb import LSFBReader
+
+        if coordinates != "normalised":
+            raise ValueError("LSFB-CONT poses are MediaPipe-normalised already; coordinates must be 'normalised'")
+        return LSFBReader(
+            annotations=params.get("annotations", "{data_root}/annotations.csv"),
+            poses_dir=params.get("poses_dir", "{data_root}/poses"),
+            fps=float(params.get("fps", 50)),
+            **common,
+        )
+    raise ValueError(f"no reader {kind!r} for dataset {params['dataset']!r}; known readers: how2sign, lsfb")
 
 
 def export_options(params: dict) -> ExportOptions:
@@ -49,6 +66,12 @@ def run_export(params: dict, monitor=None, progress=None) -> dict:
         if progress is not None:
             progress(split, entry)
     return read_manifest(manifest_path(options.output_dir, reader.dataset, options.feature_size, reader.variant))
+
+
+def export_manifest_path(params: dict) -> Path:
+    reader = reader_from_params(params)
+    options = export_options(params)
+    return manifest_path(options.output_dir, reader.dataset, options.feature_size, reader.variant)
 
 
 def summary_table(manifest: dict, max_sent_length: int = 400):

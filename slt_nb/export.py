@@ -75,6 +75,53 @@ class DatasetReader(Protocol):
     def describe(self) -> dict: ...
 
 
+@dataclass
+class TextRow:
+    """One annotation row: a clip id, its text, and where it was read."""
+
+    line: int  # line number in the annotation file, header = 1
+    id: str
+    text: str
+
+
+def items_from_rows(split: str, rows: list[TextRow], resolve: Callable[[TextRow], list[tuple[str, object, str]]],
+                    path: str, skipped: list[Skipped], augmented: bool = False) -> list[ExportItem]:
+    """Group annotation rows into clips to read, in order of first appearance.
+
+    `resolve(row)` returns the recordings a row refers to, as (clip name, locator, signer), or
+    raises ClipError with the reason it refers to none. Plain annotations give one sample per
+    clip and a repeated clip is skipped; augmented annotations give a clip several texts, named
+    `<split>/<clip>`, `<split>/<clip>_aug1`, ... so each clip's poses are read once for all.
+    """
+    items: dict[str, ExportItem] = {}
+    first_line: dict[str, int] = {}
+    for row in rows:
+        if not row.text:
+            skipped.append(Skipped(row.line, row.id, f"{path} line {row.line}: empty text", path))
+            continue
+        try:
+            recordings = resolve(row)
+        except ClipError as exc:
+            skipped.append(Skipped(row.line, row.id, str(exc), path))
+            continue
+        if not augmented:
+            dup = next((clip for clip, _, _ in recordings if clip in items), None)
+            if dup is not None:
+                skipped.append(Skipped(row.line, row.id,
+                                       f"{path} line {row.line}: clip {dup} already listed on line {first_line[dup]}", path))
+                continue
+        for i, (clip, locator, signer) in enumerate(recordings):
+            item = items.get(clip)
+            if item is None:
+                item = items[clip] = ExportItem(clip=clip, samples=[], rows=[], locator=locator, signer=signer)
+                first_line[clip] = row.line
+            k = len(item.samples)
+            item.samples.append((f"{split}/{clip}" + (f"_aug{k}" if k else ""), row.text))
+            if i == 0:  # a row naming several recordings is accounted for once
+                item.rows.append(row.line)
+    return list(items.values())
+
+
 def plan_parts(items: list[ExportItem], chunk_size: int) -> list[list[ExportItem]]:
     """Cut items, in order, into parts of at most chunk_size samples (a clip is never split)."""
     if chunk_size < 1:
@@ -149,7 +196,7 @@ def export_shard(
                         raise ClipError(f"{item.clip}: no frames")
                 except ClipError as exc:
                     fragment["skipped"].extend(
-                        asdict(Skipped(row, item.clip, str(exc))) for row in item.rows
+                        asdict(Skipped(row, item.clip, str(exc), plan.annotation_file)) for row in item.rows
                     )
                     continue
                 for name, text in item.samples:

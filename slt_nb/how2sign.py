@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .export import ClipData, ExportItem, Skipped, SplitPlan
+from .export import ClipData, ExportItem, Skipped, SplitPlan, TextRow, items_from_rows
 from .layouts import OPENPOSE_134
 from .openpose import ClipError, read_openpose_clip
 
@@ -32,11 +32,8 @@ class AnnotationError(ValueError):
 
 
 @dataclass
-class AnnotationRow:
-    line: int  # line number in the file, header = 1
-    id: str  # folder name (realigned) or id (simple file)
-    text: str
-    split: str
+class AnnotationRow(TextRow):
+    split: str = ""
 
 
 def read_annotations(path: str | os.PathLike, split: str) -> tuple[list[AnnotationRow], list[Skipped]]:
@@ -65,6 +62,31 @@ def read_annotations(path: str | os.PathLike, split: str) -> tuple[list[Annotati
             f"realigned TSV columns {list(REALIGNED_COLUMNS)} (tab-separated) or {list(SIMPLE_COLUMNS)} "
             f"(comma-separated)"
         )
+
+
+def read_augmented(path: str | os.PathLike) -> tuple[list[TextRow], list[Skipped]]:
+    """An augmented text file (`train_aug.tsv`): `id` and `text` columns, tab- or comma-separated."""
+    path = str(path)
+    try:
+        f = open(path, encoding="utf-8", newline="")
+    except FileNotFoundError:
+        raise AnnotationError(f"{path}: augmented annotation file not found") from None
+    with f:
+        header_line = f.readline()
+        delimiter = "\t" if "\t" in header_line else ","
+        header = [c.strip() for c in next(csv.reader([header_line], delimiter=delimiter))] if header_line.strip() else []
+        if "id" not in header or "text" not in header:
+            raise AnnotationError(f"{path}: augmented annotations need columns 'id' and 'text'; found {header}")
+        id_col, text_col = header.index("id"), header.index("text")
+        rows, skipped = [], []
+        for line, fields in enumerate(csv.reader(f, delimiter=delimiter), start=2):
+            if not fields or not any(x.strip() for x in fields):
+                continue
+            if len(fields) != len(header):
+                skipped.append(Skipped(line, fields[0], f"{path} line {line}: {len(fields)} fields, expected {len(header)}", path))
+                continue
+            rows.append(TextRow(line, fields[id_col].strip(), fields[text_col].strip()))
+    return rows, skipped
 
 
 def _realigned_rows(path, header, reader, split):
@@ -107,6 +129,8 @@ class How2SignReader:
     frame_size: tuple[int, int] | None = (1280, 720)  # None keeps pixel coordinates
     dataset: str = "How2Sign"
     variant: str = ""
+    augmented: str | None = None  # e.g. "{data_root}/train_aug.tsv": several texts per clip
+    augmented_splits: tuple[str, ...] = ("train",)
     layout = OPENPOSE_134
 
     def annotation_file(self, split: str) -> str:
@@ -123,14 +147,15 @@ class How2SignReader:
         return self.keypoints_dir.format(data_root=self.data_root, split=split)
 
     def plan(self, split: str) -> SplitPlan:
-        path = self.annotation_file(split)
-        rows, skipped = read_annotations(path, split)
+        augmented = bool(self.augmented) and split in self.augmented_splits
+        if augmented:
+            path = self.augmented.format(data_root=self.data_root, split=split)
+            rows, skipped = read_augmented(path)
+        else:
+            path = self.annotation_file(split)
+            rows, skipped = read_annotations(path, split)
         # Counted before planning adds its own skips; rows of other splits are not ours.
         total = len(rows) + len(skipped)
-        items = self._items(split, rows, skipped, path)
-        return SplitPlan(split, path, total, items, skipped)
-
-    def _items(self, split, rows, skipped, path) -> list[ExportItem]:
         root = self.clip_root(split)
         folders = _list_folders(root)
         recordings: dict[str, list[str]] = {}
@@ -138,31 +163,16 @@ class How2SignReader:
             m = RECORDING.match(folder)
             if m:
                 recordings.setdefault(m.group("id"), []).append(folder)
-        items, seen = [], {}
-        for row in rows:
-            if not row.text:
-                skipped.append(Skipped(row.line, row.id, f"{path} line {row.line}: empty text", path))
-                continue
-            if row.id in folders:
-                clips = [row.id]
-            else:
-                clips = recordings.get(row.id, [])
+
+        def resolve(row: TextRow):
+            clips = [row.id] if row.id in folders else recordings.get(row.id, [])
             if not clips:
-                skipped.append(Skipped(row.line, row.id, f"{os.path.join(root, row.id)}: no keypoint folder", path))
-                continue
-            dup = [c for c in clips if c in seen]
-            if dup:
-                skipped.append(Skipped(row.line, row.id,
-                                       f"{path} line {row.line}: clip {dup[0]} already listed on line {seen[dup[0]]}", path))
-                continue
-            for clip in clips:
-                seen[clip] = row.line
-            # One item per recording; the row counts as exported if any recording is.
-            for i, clip in enumerate(clips):
-                items.append(ExportItem(clip=clip, samples=[(f"{split}/{clip}", row.text)],
-                                        rows=[row.line] if i == 0 else [],
-                                        locator=os.path.join(root, clip)))
-        return items
+                what = "source clip unknown" if augmented else "no keypoint folder"
+                raise ClipError(f"{os.path.join(root, row.id)}: {what}" + (" (no keypoint folder)" if augmented else ""))
+            return [(clip, os.path.join(root, clip), "") for clip in clips]
+
+        items = items_from_rows(split, rows, resolve, path, skipped, augmented)
+        return SplitPlan(split, path, total, items, skipped)
 
     def read(self, item: ExportItem) -> ClipData:
         rows, counts, files = read_openpose_clip(item.locator, self.frame_size)
@@ -182,6 +192,8 @@ class How2SignReader:
             "data_root": self.data_root,
             "keypoints_dir": self.keypoints_dir,
             "annotations": self.annotations,
+            "augmented": self.augmented,
+            "augmented_splits": list(self.augmented_splits) if self.augmented else [],
             "coordinates": "normalised" if self.frame_size else "pixels",
             "frame_size": list(self.frame_size) if self.frame_size else None,
         }
