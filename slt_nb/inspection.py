@@ -523,7 +523,8 @@ class ClipViewer:
                                         layout=widgets.Layout(width="420px"))
         self.play = widgets.Play(value=0, min=0, max=0, interval=42, description="play")
         widgets.jslink((self.play, "value"), (self.slider, "value"))
-        self.image = widgets.Image(format="png")
+        # at its own pixel size (Figure dpi 90): the frontend would otherwise stretch it blurry
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{int(size[0] * 90)}px"))
         self.status = widgets.HTML()
         for w, cls in ((self.slider, "slt-nb-frame-slider"), (self.image, "slt-nb-skeleton"),
                        (self.picker, "slt-nb-clip-picker"), (self.play, "slt-nb-play")):

@@ -134,8 +134,9 @@ def frame_figure(layout: FeatureLayout, row: np.ndarray, title: str | None = Non
     ax = fig.add_subplot()
     draw_frame(ax, layout, row, title=title, frame_size=frame_size, bounds=bounds)
     handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(handles, labels, loc="upper right", fontsize=7, markerscale=2)
+    if handles:  # beside the axes, so it never hides the face or a hand
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, markerscale=2,
+                  borderaxespad=0)
     fig.tight_layout()
     return fig
 
