@@ -12,8 +12,10 @@ numbering would not survive that.
 """
 from __future__ import annotations
 
+import copyreg
 import gzip
 import hashlib
+import io
 import os
 import pickle
 import queue
@@ -26,6 +28,25 @@ from typing import Iterator
 import numpy as np
 
 _PROTO = 3
+# torch's own tensor pickling names each storage by its memory address, so the same data gave
+# different bytes (and sha256) from run to run. float32 tensors are written instead as
+# torch.Tensor(<float32 ndarray>): plain bytes, identical every time, and unpickled by any torch
+# (with numpy) into the same float32 tensor, without a copy.
+
+
+def _reduce_tensor(tensor):
+    torch = _torch()
+    if tensor.dtype != torch.float32:
+        return tensor.__reduce_ex__(_PROTO)
+    return torch.Tensor, (tensor.detach().cpu().contiguous().numpy(),)
+
+
+def _dumps(obj) -> bytes:
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=_PROTO)
+    pickler.dispatch_table = {**copyreg.dispatch_table, _torch().Tensor: _reduce_tensor}
+    pickler.dump(obj)
+    return buf.getvalue()
 _HEADER = pickle.PROTO + bytes([_PROTO]) + pickle.EMPTY_LIST
 _APPEND = pickle.APPEND
 _STOP = pickle.STOP
@@ -152,7 +173,7 @@ class PartWriter:
             "text": text,
             "sign": self._torch.from_numpy(np.ascontiguousarray(sign)),
         }
-        blob = pickle.dumps(sample, protocol=_PROTO)
+        blob = _dumps(sample)
         # strip this pickle's own PROTO header and STOP, append the dict to the open list
         self._put(blob[2:-1] + _APPEND)
         self.samples += 1

@@ -81,3 +81,21 @@ def test_parts_sort_by_number_and_stream_in_order(tmp_path):
     ordered = sorted_parts(reversed(paths))
     assert [part_index(p) for p in ordered] == [0, 1, 2, 10]
     assert [s["name"] for s in iter_samples(ordered)] == ["s0", "s1", "s2", "s10"]
+
+
+def test_same_samples_give_the_same_bytes_and_only_plain_globals(tmp_path):
+    import pickletools
+
+    rng = np.random.default_rng(3)
+    clips = [_clip(rng, 4) for _ in range(3)]
+    infos = []
+    for k in range(2):
+        with PartWriter(tmp_path / f"x{k}.part0") as w:
+            for i, c in enumerate(clips):
+                w.add(f"n{i}", "t", c.copy())  # fresh memory each time
+        infos.append(w.info.sha256)
+    assert infos[0] == infos[1]
+    with gzip.open(tmp_path / "x0.part0", "rb") as f:
+        stream = f.read()
+    globals_used = {arg for op, arg, _ in pickletools.genops(stream) if op.name == "GLOBAL"}
+    assert globals_used == {"torch Tensor", "numpy.core.multiarray _reconstruct", "numpy ndarray", "numpy dtype"}
