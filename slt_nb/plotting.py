@@ -89,12 +89,25 @@ def finish_axes(ax, values: np.ndarray, frame_size: tuple[int, int] | None = Non
     ax.tick_params(labelsize=7)
 
 
+# Normalised points this far outside [0, 1] are guesses (MediaPipe places legs below the image).
+_FRAME_SLACK = 0.1
+
+
 def point_bounds(values: np.ndarray, margin: float = 0.08):
-    """((x0, x1), (y0, y1)) around the non-zero x,y pairs of rows (..., D), or None."""
+    """((x0, x1), (y0, y1)) around the non-zero x,y pairs of rows (..., D), or None.
+
+    For normalised coordinates the view keeps to the frame (with a little slack) when most
+    points are inside it, so legs guessed far below the image do not shrink the signer; when
+    most points are outside (wrong scaling) everything is shown, which makes the problem plain.
+    """
     pts = np.asarray(values, dtype=np.float32).reshape(-1, 2)
     pts = pts[~np.all(pts == 0, axis=1) & np.all(np.isfinite(pts), axis=1)]
     if not len(pts):
         return None
+    if np.abs(pts).max() <= 3.0:
+        inside = np.all((pts >= -_FRAME_SLACK) & (pts <= 1 + _FRAME_SLACK), axis=1)
+        if inside.mean() >= 0.5:
+            pts = pts[inside]
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     pad = np.maximum((hi - lo) * margin, 1e-3)
     return (float(lo[0] - pad[0]), float(hi[0] + pad[0])), (float(lo[1] - pad[1]), float(hi[1] + pad[1]))
@@ -116,9 +129,14 @@ def skeleton_grid(layout: FeatureLayout, frames: np.ndarray, indices=None, cols:
     bounds = point_bounds(frames[indices][:, : layout.width])
     for ax, i in zip(axes.flat, indices):
         draw_frame(ax, layout, frames[i], title=f"frame {i}", frame_size=frame_size, bounds=bounds)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="upper right", fontsize=8, markerscale=2)
+    legend = {}
+    for ax in axes.flat:  # a part missing in the first frame may be there in a later one
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    order = [s.name.replace("_", " ") for s in layout.segments]
+    labels = [label for label in order if label in legend]
+    if labels:
+        fig.legend([legend[label] for label in labels], labels, loc="upper right", fontsize=8, markerscale=2)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
