@@ -294,6 +294,7 @@ class ClipDataset(Dataset):
         self.records: list[ClipRecord] = []
         self.skipped: list[Skipped] = []
         self._arrays: list[dict | None] = []
+        self._widths: list[int] = []
         self.feature_dim: int | None = None
         for record in records:
             try:
@@ -302,16 +303,25 @@ class ClipDataset(Dataset):
                 self.skipped.append(Skipped(record.video_id, record.split, f"unreadable: {exc}", str(record.path)))
                 continue
             if input_type == "features":
-                dim = arrays["features"].shape[1]
-                if self.feature_dim is None:
-                    self.feature_dim = dim
-                elif dim != self.feature_dim:
-                    self.skipped.append(Skipped(record.video_id, record.split,
-                                                f"features have {dim} columns, others have {self.feature_dim}",
-                                                str(record.path)))
-                    continue
+                self._widths.append(arrays["features"].shape[1])
             self.records.append(record)
             self._arrays.append(arrays if cache and input_type != "video" else None)
+
+    def feature_widths(self) -> list[int]:
+        return list(self._widths)
+
+    def keep_feature_width(self, width: int) -> None:
+        """Keep feature clips `width` columns wide; list the others as skipped (the model has one input size)."""
+        keep = [w == width for w in self._widths]
+        for record, ok, w in zip(self.records, keep, self._widths):
+            if not ok:
+                self.skipped.append(Skipped(record.video_id, record.split,
+                                            f"features have {w} columns, the other clips have {width}",
+                                            str(record.path)))
+        self.records = [r for r, ok in zip(self.records, keep) if ok]
+        self._arrays = [a for a, ok in zip(self._arrays, keep) if ok]
+        self._widths = [w for w, ok in zip(self._widths, keep) if ok]
+        self.feature_dim = width
 
     def _load(self, path: Path) -> dict:
         if self.input_type == "video":
@@ -431,11 +441,16 @@ def load_training_data(input_type: str, pose_dir: Path | None, feature_dir: Path
     for split in splits:
         ds = ClipDataset([r for r in records if r.split == split], input_type, normalise_pose,
                          augmentation if split == "train" else None, cache, num_frames, video_size, seed)
-        skipped.extend(ds.skipped)
         datasets[split] = ds
-    dims = {ds.feature_dim for ds in datasets.values() if ds.feature_dim is not None}
-    if len(dims) > 1:
-        raise ValueError(f"{index_dir}: feature files of different widths across splits: {sorted(dims)}")
+    if input_type == "features":
+        # the width most files share is the extraction's embed_dim; a file of another width is the odd one out
+        widths = [w for ds in datasets.values() for w in ds.feature_widths()]
+        if widths:
+            width = max(set(widths), key=lambda w: (widths.count(w), w))
+            for ds in datasets.values():
+                ds.keep_feature_width(width)
+    for ds in datasets.values():
+        skipped.extend(ds.skipped)
     usable = [r for ds in datasets.values() for r in ds.records]
     label_map = label_map_for(usable)
     target_of = {m["label"]: m["target"] for m in label_map}
