@@ -8,8 +8,11 @@
    padding by list concatenation, torch.tensor, every sample held in memory, one gzip+pickle
    write at the end), each in a fresh process so peak RSS is that exporter's own.
 3. Repeats slt_nb on a tree --scale times larger and reports how its peak RSS grew.
-Prints frames/s, ratio and peak RSS. Targets (issue 2): >= 4x the baseline's frames/s in one
-process; slt_nb's peak RSS grows < 15% when the tree grows 10x.
+4. Issue 3: augmented export (3 texts per clip) time over plain export time; workers=2 over
+   workers=1; LSFB-CONT peak RSS when the session videos grow 10x longer (same sentences).
+Prints frames/s, ratio and peak RSS. Targets: >= 4x the baseline's frames/s in one process;
+slt_nb's peak RSS grows < 15% when the tree grows 10x; augmented <= 1.3x plain; workers=2
+>= 1.7x workers=1 on 2 cores; LSFB peak RSS flat (within 15%) for 10x longer sessions.
 """
 from __future__ import annotations
 
@@ -93,22 +96,63 @@ def naive_export(root: Path, out: Path) -> int:
     return frames
 
 
-def slt_nb_export(root: Path, out: Path, workers: int = 1) -> int:
+def slt_nb_export(root: Path, out: Path, workers: int = 1, kind: str = "slt_nb", chunk_size: int = 100) -> int:
     from slt_nb.export import ExportOptions, export_split
     from slt_nb.how2sign import How2SignReader
+    from slt_nb.lsfb import LSFBReader
 
-    entry = export_split(How2SignReader(str(root)), "train", ExportOptions(str(out)), workers=workers)
+    if kind == "lsfb":
+        reader = LSFBReader(str(root))
+    elif kind == "slt_nb_aug":
+        reader = How2SignReader(str(root), augmented="{data_root}/train_aug.tsv", variant="aug")
+    else:
+        reader = How2SignReader(str(root))
+    entry = export_split(reader, "train", ExportOptions(str(out), chunk_size=chunk_size), workers=workers)
     return entry["frames"]
 
 
-def run_one(kind: str, root: str, workers: int) -> None:
+def add_augmented(root: Path, texts: int = 3) -> None:
+    """train_aug.tsv with `texts` texts for every clip of the tree's realigned train CSV."""
+    lines = (root / "how2sign_realigned_train.csv").read_text().splitlines()[1:]
+    out = ["id\ttext"]
+    for line in lines:
+        f = line.split("\t")
+        out += [f"{f[3]}\t{f[6]} (paraphrase {k})" for k in range(texts)]
+    (root / "train_aug.tsv").write_text("\n".join(out) + "\n")
+
+
+def build_lsfb(root: Path, sentences: int, session_seconds: float, sessions: int = 4) -> int:
+    """LSFB-CONT layout: `sessions` float16 session videos at 50 fps of `session_seconds` each,
+    with `sentences` 4-second sentences spread over the first 10 minutes of them."""
+    import numpy as np
+
+    real = REPO / "data" / "realdata" / "mediapipe_npy" / "test_video"
+    src = {p: np.load(real / f"{p}.npy") for p in ("pose", "left_hand", "right_hand")}
+    total = int(session_seconds * 50)
+    for p, a in src.items():
+        (root / "poses" / p).mkdir(parents=True, exist_ok=True)
+        reps = -(-total // a.shape[0])
+        session = np.tile(a, (reps, 1, 1))[:total].astype(np.float16)
+        for k in range(sessions):
+            np.save(root / "poses" / p / f"session{k}.npy", session)
+    rows = ["id,text,video_id,start,end,split"]
+    per = sentences // sessions
+    for k in range(sessions):
+        for i in range(per):
+            start = (i * 4500) % 600_000
+            rows.append(f"s{k}_{i},phrase {i},session{k},{start},{start + 4000},train")
+    (root / "annotations.csv").write_text("\n".join(rows) + "\n")
+    return per * sessions * 200
+
+
+def run_one(kind: str, root: str, workers: int, chunk_size: int = 100) -> None:
     """Child process: import, export, print one JSON line with time and peak RSS."""
     import torch  # noqa: F401  (both exporters need it; keep import time out of the timing)
 
     out = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
     try:
         started = time.perf_counter()
-        frames = naive_export(Path(root), out) if kind == "naive" else slt_nb_export(Path(root), out, workers)
+        frames = naive_export(Path(root), out) if kind == "naive" else slt_nb_export(Path(root), out, workers, kind, chunk_size)
         seconds = time.perf_counter() - started
         size = sum(p.stat().st_size for p in out.iterdir())
     finally:
@@ -119,11 +163,12 @@ def run_one(kind: str, root: str, workers: int) -> None:
     print(json.dumps({"kind": kind, "frames": frames, "seconds": seconds, "peak_mb": peak, "bytes": size}))
 
 
-def measure(kind: str, root: Path, workers: int = 1, repeats: int = 1) -> dict:
+def measure(kind: str, root: Path, workers: int = 1, repeats: int = 1, chunk_size: int = 100) -> dict:
     """Best of `repeats` runs, each in a fresh process (other load on the machine only slows a run)."""
     best = None
     for _ in range(repeats):
-        cmd = [sys.executable, __file__, "--child", kind, "--tree", str(root), "--workers", str(workers)]
+        cmd = [sys.executable, __file__, "--child", kind, "--tree", str(root), "--workers", str(workers),
+               "--chunk-size", str(chunk_size)]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])
         if best is None or result["seconds"] < best["seconds"]:
@@ -148,9 +193,10 @@ def main() -> None:
     ap.add_argument("--child")
     ap.add_argument("--tree")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--chunk-size", type=int, default=100)
     args = ap.parse_args()
     if args.child:
-        run_one(args.child, args.tree, args.workers)
+        run_one(args.child, args.tree, args.workers, args.chunk_size)
         return
 
     work = Path(tempfile.mkdtemp(prefix="slt-nb-bench-"))
@@ -179,6 +225,28 @@ def main() -> None:
             growth = big["peak_mb"] / ours["peak_mb"] - 1
             print(f"slt_nb on tree 2: {big['frames'] / big['seconds']:.0f} frames/s, peak RSS {big['peak_mb']:.0f} MB "
                   f"(tree 1: {ours['peak_mb']:.0f} MB): growth {growth * 100:+.1f}% (target < 15%)")
+
+        # ---- issue 3 ----
+        add_augmented(small, texts=3)
+        aug = measure("slt_nb_aug", small, repeats=args.repeats)
+        print(f"augmented (3 texts/clip): {aug['seconds']:.2f} s vs plain {ours['seconds']:.2f} s: "
+              f"{aug['seconds'] / ours['seconds']:.2f}x the plain time for 3x the samples (target <= 1.3x)")
+        # Shards own whole parts, so the comparison uses enough parts to share (chunk_size 20).
+        one = measure("slt_nb", small, workers=1, repeats=args.repeats, chunk_size=20)
+        two = measure("slt_nb", small, workers=2, repeats=args.repeats, chunk_size=20)
+        print(f"workers=2: {two['frames'] / two['seconds']:.0f} frames/s vs workers=1 {one['frames'] / one['seconds']:.0f} "
+              f"(chunk_size 20): speed-up {one['seconds'] / two['seconds']:.2f}x on {os.cpu_count()} cores (target >= 1.7x); "
+              f"peak RSS with workers {two['peak_mb']:.0f} MB")
+        lsfb_short, lsfb_long = work / "lsfb-short", work / "lsfb-long"
+        build_lsfb(lsfb_short, 400, session_seconds=12 * 60)
+        build_lsfb(lsfb_long, 400, session_seconds=120 * 60)
+        short = measure("lsfb", lsfb_short, repeats=1)
+        long_ = measure("lsfb", lsfb_long, repeats=1)
+        size = lambda d: sum(f.stat().st_size for f in (d / "poses").rglob("*.npy")) / 1e6  # noqa: E731
+        print(f"LSFB-CONT 400 sentences: sessions of 12 min ({size(lsfb_short):.0f} MB of .npy) peak RSS "
+              f"{short['peak_mb']:.0f} MB, {short['frames'] / short['seconds']:.0f} frames/s; sessions of 120 min "
+              f"({size(lsfb_long):.0f} MB) peak RSS {long_['peak_mb']:.0f} MB: "
+              f"{(long_['peak_mb'] / short['peak_mb'] - 1) * 100:+.1f}% (target within 15%)")
     finally:
         if args.keep:
             print(f"trees kept in {work}")

@@ -199,8 +199,7 @@ def export_shard(
                         asdict(Skipped(row, item.clip, str(exc), plan.annotation_file)) for row in item.rows
                     )
                     continue
-                for name, text in item.samples:
-                    writer.add(name, text, clip.frames, signer=item.signer)
+                writer.add_clip(item.samples, clip.frames, signer=item.signer)
                 fragment["rows_exported"] += len(item.rows)
                 fragment["clip_frames"][item.clip] = int(clip.frames.shape[0])
                 for key, value in clip.counts.items():

@@ -48,7 +48,7 @@ def _dumps(obj) -> bytes:
     pickler.dump(obj)
     return buf.getvalue()
 _HEADER = pickle.PROTO + bytes([_PROTO]) + pickle.EMPTY_LIST
-_APPEND = pickle.APPEND
+_BINPUT0 = pickle.BINPUT + b"\x00"
 _STOP = pickle.STOP
 
 
@@ -155,29 +155,37 @@ class PartWriter:
 
     def add(self, name: str, text: str, sign: np.ndarray, signer: str = "", gloss: str = "") -> None:
         """Append one sample; `sign` (T, width <= feature_size) is zero-padded to feature_size."""
+        self.add_clip([(name, text)], sign, signer, gloss)
+
+    def add_clip(self, samples: list[tuple[str, str]], sign: np.ndarray, signer: str = "", gloss: str = "") -> None:
+        """Append one sample per (name, text), all with the same poses.
+
+        The texts of one clip are pickled together, so their shared tensor is stored once and
+        referenced by the others: an augmented clip costs little more than a plain one, on disk
+        and in time. Unpickled, the samples share one tensor, which Signformer only reads.
+        """
+        first = samples[0][0] if samples else "?"
         sign = np.asarray(sign, dtype=np.float32)
         if sign.ndim != 2 or sign.shape[0] == 0:
-            raise ValueError(f"sample {name!r}: sign must be (T > 0, D), got shape {sign.shape}")
+            raise ValueError(f"sample {first!r}: sign must be (T > 0, D), got shape {sign.shape}")
         if sign.shape[1] > self.feature_size:
             raise ValueError(
-                f"sample {name!r}: {sign.shape[1]} features do not fit feature_size {self.feature_size}"
+                f"sample {first!r}: {sign.shape[1]} features do not fit feature_size {self.feature_size}"
             )
         if sign.shape[1] < self.feature_size:
             padded = np.zeros((sign.shape[0], self.feature_size), dtype=np.float32)
             padded[:, : sign.shape[1]] = sign
             sign = padded
-        sample = {
-            "name": name,
-            "signer": signer,
-            "gloss": gloss,
-            "text": text,
-            "sign": self._torch.from_numpy(np.ascontiguousarray(sign)),
-        }
-        blob = _dumps(sample)
-        # strip this pickle's own PROTO header and STOP, append the dict to the open list
-        self._put(blob[2:-1] + _APPEND)
-        self.samples += 1
-        self.frames += sign.shape[0]
+        tensor = self._torch.from_numpy(np.ascontiguousarray(sign))
+        dicts = [{"name": n, "signer": signer, "gloss": gloss, "text": t, "sign": tensor} for n, t in samples]
+        blob = _dumps(dicts)
+        # `[d1, d2, ...]` pickles as EMPTY_LIST BINPUT 0, the items, APPEND(S), STOP. Dropping the
+        # list's own opening and the STOP leaves items + APPEND(S), which extend the part's open
+        # list instead; memo slot 0 (the dropped list) is never referred to.
+        assert blob.startswith(_HEADER + _BINPUT0) and blob.endswith(_STOP)
+        self._put(blob[len(_HEADER) + len(_BINPUT0):-1])
+        self.samples += len(dicts)
+        self.frames += sign.shape[0] * len(dicts)
 
     def close(self) -> PartInfo:
         if self.info is not None:

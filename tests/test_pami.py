@@ -99,3 +99,17 @@ def test_same_samples_give_the_same_bytes_and_only_plain_globals(tmp_path):
         stream = f.read()
     globals_used = {arg for op, arg, _ in pickletools.genops(stream) if op.name == "GLOBAL"}
     assert globals_used == {"torch Tensor", "numpy.core.multiarray _reconstruct", "numpy ndarray", "numpy dtype"}
+
+
+def test_texts_of_one_clip_store_its_poses_once(tmp_path):
+    rng = np.random.default_rng(4)
+    clip = _clip(rng, 50)
+    with PartWriter(tmp_path / "one.part0") as one:
+        one.add("train/c", "a", clip)
+    with PartWriter(tmp_path / "three.part0") as three:
+        three.add_clip([("train/c", "a"), ("train/c_aug1", "b"), ("train/c_aug2", "c")], clip)
+    data = load_signformer(tmp_path / "three.part0")
+    assert [(d["name"], d["text"]) for d in data] == [("train/c", "a"), ("train/c_aug1", "b"), ("train/c_aug2", "c")]
+    assert all(torch.equal(d["sign"][:, :134], torch.from_numpy(clip)) for d in data)
+    assert three.info.samples == 3 and three.info.frames == 150
+    assert three.info.bytes < 1.05 * one.info.bytes
