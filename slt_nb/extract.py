@@ -324,3 +324,79 @@ def load_poses(output_dir: str | Path, split: str, video_id: str) -> dict[str, n
     """The arrays of one extracted video."""
     with np.load(output_path(output_dir, split, video_id)) as data:
         return {k: data[k] for k in data.files}
+
+
+# --- what the notebooks show -------------------------------------------------------------------
+
+def run_from_params(kind: str, params: dict, progress=None, monitor=None) -> ExtractionReport:
+    """run_extraction with a params dict (params/WLASL.yaml plus notebook overrides), paths resolved."""
+    from .params import resolve
+
+    output_dir = params.get("output_dir") or params[f"{kind}_dir"]
+    return run_extraction(
+        kind, resolve(params["json_path"]), resolve(params["video_dir"]), resolve(output_dir),
+        class_list=resolve(params.get("class_list")), split=params.get("split", "all"),
+        num_frames=params.get("num_frames", 16), max_videos=params.get("max_videos"),
+        workers=params.get("workers", 1), nslt_json=resolve(params.get("nslt_json")),
+        video_layout=params.get("video_layout", "trimmed"), embed_dim=params.get("embed_dim", 128),
+        weights=resolve(params.get("weights")), seed=params.get("seed", 0),
+        holistic_mode=params.get("holistic_mode", "tracking"),
+        model_complexity=params.get("model_complexity", 1), overwrite=bool(params.get("overwrite", False)),
+        progress=progress, monitor=monitor,
+    )
+
+
+def counts_table(report: ExtractionReport):
+    """Per split: listed, extracted now, resumed, skipped (missing / unreadable / other)."""
+    import pandas as pd
+
+    rows = {}
+    now = set(report.videos["video_id"]) if len(report.videos) else set()
+    for split in ("train", "val", "test"):
+        idx = report.index[report.index["split"] == split]
+        sk = report.skipped[report.skipped["split"] == split]
+        reasons = sk["reason"].str.split(":").str[0]
+        rows[split] = {
+            "in index": len(idx),
+            "extracted now": int(idx["video_id"].isin(now).sum()),
+            "resumed": int((~idx["video_id"].isin(now)).sum()),
+            "skipped": len(sk),
+            **{f"skipped: {r}": int(n) for r, n in reasons.value_counts().items()},
+        }
+    table = pd.DataFrame(rows).T.fillna(0).astype(int)
+    table.loc["all"] = table.sum()
+    return table
+
+
+def throughput_table(report: ExtractionReport):
+    """Videos/s, frames/s and disk per video for this run."""
+    import pandas as pd
+
+    v = report.videos
+    n = len(v)
+    return pd.Series({
+        "videos extracted": n,
+        "wall seconds": round(report.seconds, 2),
+        "workers": report.workers,
+        "videos/s": round(report.videos_per_second, 3),
+        "sampled frames/s": round(report.frames_per_second, 2),
+        "frames through the model/s": round(float(v["inferred_frames"].sum()) / report.seconds, 2) if n else 0.0,
+        "disk per video (KB, mean)": round(float(v["bytes"].mean()) / 1024, 2) if n else 0.0,
+        "disk per video (KB, max)": round(float(v["bytes"].max()) / 1024, 2) if n else 0.0,
+    }, name="value").to_frame()
+
+
+def detection_table(output_dir: str | Path, index):
+    """Share of sampled frames with each part detected, per split (from the written files)."""
+    import pandas as pd
+
+    rows = []
+    for row in index.itertuples():
+        with np.load(Path(output_dir) / row.path) as d:
+            rows.append({"split": row.split, **{part: float(d[f"{part}_detected"].mean()) for part in POSE_PARTS}})
+    if not rows:
+        return pd.DataFrame(columns=list(POSE_PARTS))
+    table = pd.DataFrame(rows)
+    out = table.groupby("split", sort=False).mean()
+    out.loc["all"] = table[list(POSE_PARTS)].mean()
+    return out.round(3)

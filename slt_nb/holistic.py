@@ -193,3 +193,33 @@ def draw_poses_on_frame(ax, image: np.ndarray, arrays: dict[str, np.ndarray], ro
     if title:
         ax.set_title(title, fontsize=8)
     return drawn
+
+
+def overlay_grid(video_path: str | Path, arrays: dict[str, np.ndarray], frame_start: int = 1, frame_end: int = -1,
+                 rows_to_show: int = 8, cols: int = 4, title: str | None = None, size: float = 2.4):
+    """Sampled video frames with their extracted pose and hands drawn over them; returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    indices = arrays["frame_indices"]
+    clip = sample_clip(video_path, len(indices), frame_start, frame_end)
+    if not np.array_equal(clip.frame_indices, indices):
+        raise ValueError(f"{video_path}: the saved frame_indices {indices.tolist()} are not this video's "
+                         f"sampling {clip.frame_indices.tolist()}")
+    rows = np.unique(np.linspace(0, len(indices) - 1, min(rows_to_show, len(indices))).round().astype(int))
+    n_rows = -(-len(rows) // cols)
+    aspect = clip.height / clip.width
+    fig, axes = plt.subplots(n_rows, cols, figsize=(cols * size, n_rows * size * aspect + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, row in zip(axes.flat, rows):
+        parts = [p.split("_")[0][0].upper() + "H" if "hand" in p else "pose" for p in POSE_PARTS
+                 if arrays[f"{p}_detected"][row]]
+        draw_poses_on_frame(ax, clip.frames[row], arrays, row,
+                            title=f"frame {indices[row]}: {', '.join(parts) or 'nothing'}")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower right", fontsize=7, markerscale=2)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
