@@ -235,6 +235,8 @@ def write_index(results: list[RunResult], index: str | os.PathLike = "outputs/in
         else:
             by_output[result.output] = len(records)
             records.append(record)
+    # one notebook's runs together, then by dataset and split, whenever each was made
+    records.sort(key=lambda r: (r["notebook"], r["dataset"], r["split"], r["output"]))
     _atomic_write(json_path, json.dumps({"runs": records}, indent=1, ensure_ascii=False))
     _atomic_write(index, index_html(records, index.parent))
     return index
