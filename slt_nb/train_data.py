@@ -295,6 +295,7 @@ class ClipDataset(Dataset):
         self.skipped: list[Skipped] = []
         self._arrays: list[dict | None] = []
         self._widths: list[int] = []
+        self._frames: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.feature_dim: int | None = None
         for record in records:
             try:
@@ -364,8 +365,18 @@ class ClipDataset(Dataset):
         if self.input_type == "features":
             feats = arrays["features"].astype(np.float32, copy=False)
             return torch.from_numpy(feats), torch.ones(len(feats), dtype=torch.bool), record.target
-        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.augmentation.enabled else None
-        frames, valid = pose_frames(arrays, self.normalise_pose, self.augmentation, rng)
+        if self.augmentation.enabled:
+            rng = np.random.default_rng([self.seed, self.epoch, i])
+            frames, valid = pose_frames(arrays, self.normalise_pose, self.augmentation, rng)
+            return torch.from_numpy(frames), torch.from_numpy(valid), record.target
+        if self.cache:
+            # without augmentation a clip's frames never change: normalise once, not every epoch
+            if i not in self._frames:
+                frames, valid = pose_frames(arrays, self.normalise_pose)
+                self._frames[i] = (torch.from_numpy(frames), torch.from_numpy(valid))
+            frames_t, valid_t = self._frames[i]
+            return frames_t, valid_t, record.target
+        frames, valid = pose_frames(arrays, self.normalise_pose)
         return torch.from_numpy(frames), torch.from_numpy(valid), record.target
 
 
