@@ -208,7 +208,7 @@ def overlay_grid(video_path: str | Path, arrays: dict[str, np.ndarray], frame_st
     rows = np.unique(np.linspace(0, len(indices) - 1, min(rows_to_show, len(indices))).round().astype(int))
     n_rows = -(-len(rows) // cols)
     aspect = clip.height / clip.width
-    fig, axes = plt.subplots(n_rows, cols, figsize=(cols * size, n_rows * size * aspect + 0.4), squeeze=False)
+    fig, axes = plt.subplots(n_rows, cols, figsize=(cols * size, n_rows * (size * aspect + 0.35) + 0.4), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, row in zip(axes.flat, rows):
