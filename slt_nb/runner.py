@@ -107,7 +107,10 @@ def matrix(notebook: str, datasets: list[str] | None = None, splits: list[str] |
         if (PARAMS_DIR / f"{dataset}.yaml").exists():
             dataset_splits = splits or load_params(dataset).get("splits")
         else:
-            label = Path(dataset).name.replace(".manifest.json", "") or dataset
+            path = Path(dataset)
+            # an export is named by its manifest; a folder (outputs/wlasl/poses) by its last two names
+            label = (path.name.replace(".manifest.json", "") if path.name.endswith(".manifest.json")
+                     else "-".join(path.parts[-2:])) or dataset
         if not dataset_splits:
             raise ValueError(f"{dataset}: no params/{dataset}.yaml to take splits from; give splits")
         for split in dataset_splits:
