@@ -259,6 +259,17 @@ def read_index(index_dir: Path, class_list: list[str], input_type: str,
                     skip(f"{input_type} file missing: {path}")
                     continue
             records.append(ClipRecord(vid, split, label, class_list[label], path))
+    # the extraction's own list of videos it could not extract (issue 5 writes skipped.csv beside
+    # the index): carried over so the report says why, not just that they are absent
+    extraction_skipped = index_dir / "skipped.csv"
+    if extraction_skipped.exists():
+        with open(extraction_skipped, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                vid = (row.get("video_id") or "").strip()
+                if vid and vid not in seen:
+                    seen.add(vid)
+                    skipped.append(Skipped(vid, (row.get("split") or "").strip(),
+                                           f"not extracted: {row.get('reason', '')}", "skipped.csv"))
     if video_dir is not None and video_dir.is_dir() and input_type != "video":
         listed = seen
         for video in sorted(video_dir.glob("*.mp4")):

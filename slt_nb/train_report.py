@@ -88,7 +88,8 @@ def confusion_figure(result: TrainResult, top_n: int = 10):
             matrix[pos[y], pos.get(p, len(classes))] += 1
     glosses = {m["target"]: m["gloss"] for m in result.label_map}
     names = [glosses[c] for c in classes]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * (len(classes) + 1), 1.0 + 0.5 * len(classes)))
+    # a floor on the size keeps title and colour bar apart when only a couple of classes are tested
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.5 + 0.55 * (len(classes) + 1)), max(3.8, 1.2 + 0.5 * len(classes))))
     im = ax.imshow(matrix, cmap="Blues", vmin=0)
     for i in range(matrix.shape[0]):
         for j in range(matrix.shape[1]):
@@ -97,8 +98,11 @@ def confusion_figure(result: TrainResult, top_n: int = 10):
                         color="white" if matrix[i, j] > matrix.max() / 2 else "black")
     ax.set_xticks(range(len(classes) + 1), names + ["other"], rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(classes)), names, fontsize=8)
-    ax.set(xlabel="predicted", ylabel="true", title=f"Test confusion, {len(classes)} most frequent classes")
-    fig.colorbar(im, ax=ax, fraction=0.04)
+    ax.set(xlabel="predicted", ylabel="true")
+    ax.set_title(f"Test confusion: {len(classes)} most frequent classes", fontsize=10)
+    bar = fig.colorbar(im, ax=ax, fraction=0.04)
+    bar.ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    bar.set_label("test clips", fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -127,18 +127,21 @@ def test_missing_and_bad_feature_files_are_skipped_and_counted(tmp_path):
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    (fdir / "skipped.csv").write_text("video_id,split,reason\n66666,val,unreadable video: truncated file\n")
     videos = tmp_path / "videos"
     videos.mkdir()
     (videos / "55555.mp4").write_bytes(b"")       # a video the extraction never got to
+    (videos / "66666.mp4").write_bytes(b"")       # one it tried and listed in its skipped.csv
     data = training_data(_config(task, tmp_path / "run", input_type="features", video_dir=str(videos)))
     reasons = {s.video_id: s.reason for s in data.skipped}
     assert sum(data.counts().values()) == len(rows) - 5
-    assert len(data.skipped) == 6 and data.index_rows == len(rows)
+    assert len(data.skipped) == 7 and data.index_rows == len(rows)
     assert "features file missing" in reasons[rows[0]["video_id"]] and rows[0]["path"] in reasons[rows[0]["video_id"]]
     assert "unreadable" in reasons[rows[2]["video_id"]]
     assert "7 columns" in reasons[rows[3]["video_id"]]
     assert "'banana' does not match" in reasons["77777"]
     assert "not in the features extraction index" in reasons["55555"]
+    assert reasons["66666"] == "not extracted: unreadable video: truncated file"
     # the run still trains on what is left
     result = train(_config(task, tmp_path / "run", input_type="features", epochs=1), data=data, log=lambda *_: None)
     assert result.history[0]["epoch"] == 1
