@@ -128,3 +128,20 @@ def test_missing_or_empty_folder_is_a_clip_error(tmp_path):
         list_frame_files(str(tmp_path / "nope"))
     with pytest.raises(ClipError, match="no \\*_keypoints.json"):
         list_frame_files(str(tmp_path))
+
+
+def test_face_is_skipped_but_its_absence_counted(tmp_path, real_how2sign_frame):
+    person = _person(real_how2sign_frame)
+    shutil.copy(real_how2sign_frame, tmp_path / "frame_000000_keypoints.json")
+    person["face_keypoints_2d"] = []
+    _write(tmp_path / "frame_000001_keypoints.json", {"version": 1.3, "people": [person]})
+    rows, counts, _ = read_openpose_clip(str(tmp_path))
+    assert counts.no_face == 1 and rows[0].any() and rows[1].any()
+
+
+def test_a_file_cut_off_inside_the_face_is_still_unparsable(tmp_path, real_how2sign_frame):
+    raw = real_how2sign_frame.read_bytes()
+    cut = raw.index(b'"face_keypoints_2d":[') + 60
+    (tmp_path / "frame_000000_keypoints.json").write_bytes(raw[:cut])
+    with pytest.raises(ClipError, match="unparsable JSON"):
+        read_openpose_clip(str(tmp_path))
