@@ -15,8 +15,8 @@ import csv
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
+from .annotations import AnnotationError, open_annotations, well_formed
 from .export import ClipData, ExportItem, Skipped, SplitPlan, TextRow, items_from_rows
 from .layouts import OPENPOSE_134
 from .openpose import ClipError, read_openpose_clip
@@ -27,10 +27,6 @@ SIMPLE_COLUMNS = ("id", "text", "split")
 RECORDING = re.compile(r"^(?P<id>.+)-\d+-rgb_front$")
 
 
-class AnnotationError(ValueError):
-    """An annotation file that cannot be read at all (as opposed to one bad row)."""
-
-
 @dataclass
 class AnnotationRow(TextRow):
     split: str = ""
@@ -39,11 +35,7 @@ class AnnotationRow(TextRow):
 def read_annotations(path: str | os.PathLike, split: str) -> tuple[list[AnnotationRow], list[Skipped]]:
     """Rows of one split from either annotation shape; malformed rows come back as Skipped."""
     path = str(path)
-    try:
-        f = open(path, encoding="utf-8", newline="")
-    except FileNotFoundError:
-        raise AnnotationError(f"{path}: annotation file not found") from None
-    with f:
+    with open_annotations(path) as f:
         header_line = f.readline()
         if not header_line.strip():
             raise AnnotationError(f"{path}: empty file; expected a header line")
@@ -67,11 +59,7 @@ def read_annotations(path: str | os.PathLike, split: str) -> tuple[list[Annotati
 def read_augmented(path: str | os.PathLike) -> tuple[list[TextRow], list[Skipped]]:
     """An augmented text file (`train_aug.tsv`): `id` and `text` columns, tab- or comma-separated."""
     path = str(path)
-    try:
-        f = open(path, encoding="utf-8", newline="")
-    except FileNotFoundError:
-        raise AnnotationError(f"{path}: augmented annotation file not found") from None
-    with f:
+    with open_annotations(path, "augmented annotation file") as f:
         header_line = f.readline()
         delimiter = "\t" if "\t" in header_line else ","
         header = [c.strip() for c in next(csv.reader([header_line], delimiter=delimiter))] if header_line.strip() else []
@@ -79,12 +67,7 @@ def read_augmented(path: str | os.PathLike) -> tuple[list[TextRow], list[Skipped
             raise AnnotationError(f"{path}: augmented annotations need columns 'id' and 'text'; found {header}")
         id_col, text_col = header.index("id"), header.index("text")
         rows, skipped = [], []
-        for line, fields in enumerate(csv.reader(f, delimiter=delimiter), start=2):
-            if not fields or not any(x.strip() for x in fields):
-                continue
-            if len(fields) != len(header):
-                skipped.append(Skipped(line, fields[0], f"{path} line {line}: {len(fields)} fields, expected {len(header)}", path))
-                continue
+        for line, fields in well_formed(path, csv.reader(f, delimiter=delimiter), header, skipped):
             rows.append(TextRow(line, fields[id_col].strip(), fields[text_col].strip()))
     return rows, skipped
 
@@ -92,13 +75,7 @@ def read_augmented(path: str | os.PathLike) -> tuple[list[TextRow], list[Skipped
 def _realigned_rows(path, header, reader, split):
     name_col, text_col = header.index("SENTENCE_NAME"), header.index("SENTENCE")
     rows, skipped = [], []
-    for line, fields in enumerate(reader, start=2):
-        if not fields or not any(x.strip() for x in fields):
-            continue
-        if len(fields) != len(header):
-            skipped.append(Skipped(line, fields[min(name_col, len(fields) - 1)] if fields else "",
-                                   f"{path} line {line}: {len(fields)} tab-separated fields, expected {len(header)}", path))
-            continue
+    for line, fields in well_formed(path, reader, header, skipped, name_col, "tab-separated fields"):
         rows.append(AnnotationRow(line, fields[name_col].strip(), fields[text_col].strip(), split))
     return rows, skipped
 
@@ -106,13 +83,7 @@ def _realigned_rows(path, header, reader, split):
 def _simple_rows(path, header, reader, split):
     cols = {c: header.index(c) for c in SIMPLE_COLUMNS}
     rows, skipped = [], []
-    for line, fields in enumerate(reader, start=2):
-        if not fields or not any(x.strip() for x in fields):
-            continue
-        if len(fields) != len(header):
-            skipped.append(Skipped(line, fields[0] if fields else "",
-                                   f"{path} line {line}: {len(fields)} fields, expected {len(header)} ({','.join(header)})", path))
-            continue
+    for line, fields in well_formed(path, reader, header, skipped, expected_suffix=f" ({','.join(header)})"):
         if fields[cols["split"]].strip() != split:
             continue
         rows.append(AnnotationRow(line, fields[cols["id"]].strip(), fields[cols["text"]].strip(), split))

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .export import ClipData, ExportItem, Skipped, SplitPlan, TextRow, items_from_rows
-from .how2sign import AnnotationError, read_augmented
+from .annotations import AnnotationError, open_annotations, well_formed
+from .how2sign import read_augmented
 from .layouts import MEDIAPIPE_150
 from .openpose import ClipError
 
@@ -48,23 +49,14 @@ def frame_range(start_ms: float, end_ms: float, fps: float = 50.0) -> tuple[int,
 
 def read_lsfb_annotations(path: str) -> tuple[list[dict], list[Skipped]]:
     """All rows of `annotations.csv` as dicts with their line number; malformed rows skipped."""
-    try:
-        f = open(path, encoding="utf-8", newline="")
-    except FileNotFoundError:
-        raise AnnotationError(f"{path}: annotation file not found") from None
-    with f:
+    with open_annotations(path) as f:
         reader = csv.reader(f)
         header = [c.strip() for c in next(reader, [])]
         missing = [c for c in COLUMNS if c not in header]
         if missing:
             raise AnnotationError(f"{path}: columns {missing} missing; found {header}, expected {list(COLUMNS)}")
         rows, skipped = [], []
-        for line, fields in enumerate(reader, start=2):
-            if not fields or not any(x.strip() for x in fields):
-                continue
-            if len(fields) != len(header):
-                skipped.append(Skipped(line, fields[0], f"{path} line {line}: {len(fields)} fields, expected {len(header)}", path))
-                continue
+        for line, fields in well_formed(path, reader, header, skipped):
             row = {c: fields[header.index(c)].strip() for c in COLUMNS}
             row["line"] = line
             rows.append(row)

@@ -148,3 +148,18 @@ def test_export_notebook_runs_under_papermill(tmp_path):
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3  # histogram, skeletons, memory
     text = "".join("".join(o.get("text", "")) for o in outputs)
     assert "multimodal: 0.0" in text and "- 1024" in text
+
+
+def test_rows_with_the_wrong_number_of_fields_are_skipped_with_their_line(tmp_path):
+    simple = tmp_path / "annotations.csv"
+    simple.write_text("id,text,split\na,Hi,train\nb,Bye,train,extra\n\n")
+    rows, skipped = read_annotations(simple, "train")
+    assert [r.id for r in rows] == ["a"]
+    assert [(s.row, s.clip) for s in skipped] == [(3, "b")]
+    assert skipped[0].reason == f"{simple} line 3: 4 fields, expected 3 (id,text,split)"
+    tsv = tmp_path / "how2sign_realigned_val.csv"
+    tsv.write_text("\t".join(["VIDEO_ID", "VIDEO_NAME", "SENTENCE_ID", "SENTENCE_NAME", "START_REALIGNED",
+                              "END_REALIGNED", "SENTENCE"]) + "\nv\tvn\ts\tclip_0-1-rgb_front\t0.1\n")
+    rows, skipped = read_annotations(tsv, "val")
+    assert not rows and skipped[0].clip == "clip_0-1-rgb_front"
+    assert "line 2: 5 tab-separated fields, expected 7" in skipped[0].reason
