@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_export.py [--frames 50000] [--scale 10] [--keep]
 
 1. Generates a How2Sign-like tree (realigned CSV + per-frame OpenPose JSON made from the real
-   frames in data/realdata by slt_nb.synth) of at least --frames frames.
+   frames in data/realdata by slt_nb.testing.synth) of at least --frames frames.
 2. Exports its train split with slt_nb and with the baseline (per-frame json.load, Python lists,
    padding by list concatenation, torch.tensor, every sample held in memory, one gzip+pickle
    write at the end), each in a fresh process so peak RSS is that exporter's own.
@@ -38,7 +38,7 @@ TEMPLATES = 24
 
 def build_tree(root: Path, frames: int) -> int:
     """A How2Sign-layout train split with ceil(frames / CLIP_FRAMES) clips; returns frame count."""
-    from slt_nb.synth import frame_document, load_base, make_clip
+    from slt_nb.testing.synth import frame_document, load_base, make_clip
     import orjson
 
     real = REPO / "data" / "realdata"
@@ -97,9 +97,9 @@ def naive_export(root: Path, out: Path) -> int:
 
 
 def slt_nb_export(root: Path, out: Path, workers: int = 1, kind: str = "slt_nb", chunk_size: int = 100) -> int:
-    from slt_nb.export import ExportOptions, export_split
-    from slt_nb.how2sign import How2SignReader
-    from slt_nb.lsfb import LSFBReader
+    from slt_nb.export.pipeline import ExportOptions, export_split
+    from slt_nb.datasets.how2sign import How2SignReader
+    from slt_nb.datasets.lsfb import LSFBReader
 
     if kind == "lsfb":
         reader = LSFBReader(str(root))

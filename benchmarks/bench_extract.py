@@ -24,7 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from slt_nb.video import iter_frames, sample_clip, sample_frame_indices, write_video  # noqa: E402
+from slt_nb.formats.video import iter_frames, sample_clip, sample_frame_indices, write_video  # noqa: E402
 
 WORK = REPO / "benchmarks" / "_work"
 NUM_FRAMES = 16
@@ -92,7 +92,7 @@ def bench_decoding(repeats: int) -> None:
 
 
 def bench_end_to_end() -> None:
-    from slt_nb.extract import run_extraction
+    from slt_nb.extract.run import run_extraction
 
     demo = REPO / "data/demo/WLASL"
     print("end to end on data/demo/WLASL (8 readable videos):")

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_train.py [--clips-per-class 32] [--epochs 3] [--threads 1]
 
-Data: the synthetic sign task (slt_nb.sign_task) written as a WLASL extraction from the real
+Data: the synthetic sign task (slt_nb.testing.sign_task) written as a WLASL extraction from the real
 MediaPipe clips in the repo (8 classes), in benchmarks/_work/ (git-ignored); for the video input,
 copies of the real signing video data/realdata/video_signing/test_video.mp4 (540x720, 58 frames).
 
@@ -32,9 +32,9 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from slt_nb.model import parameter_count  # noqa: E402
-from slt_nb.sign_task import write_sign_task  # noqa: E402
-from slt_nb.training import _loader, build_model, load_config, training_data  # noqa: E402
+from slt_nb.train.model import parameter_count  # noqa: E402
+from slt_nb.testing.sign_task import write_sign_task  # noqa: E402
+from slt_nb.train.loop import make_loader, build_model, load_config, training_data  # noqa: E402
 
 WORK = REPO / "benchmarks" / "_work" / "bench_train"
 REAL_VIDEO = REPO / "data" / "realdata" / "video_signing" / "test_video.mp4"
@@ -78,14 +78,14 @@ def pipeline_vs_memory(paths: dict, epochs: int, cache: bool) -> dict:
     model = build_model(cfg, data)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     criterion = torch.nn.CrossEntropyLoss()
-    train_steps(model, list(_loader(ds, bs, True, 0, 0, 0))[:2], optimizer, criterion)  # warm-up
+    train_steps(model, list(make_loader(ds, bs, True, 0, 0, 0))[:2], optimizer, criterion)  # warm-up
     pipe, mem, load, n = [], [], [], 0
     for epoch in range(1, epochs + 1):
         # interleave the two so machine load drifts hit both alike; medians below drop outliers
-        s, n = train_steps(model, _loader(ds, bs, True, 0, epoch, 0), optimizer, criterion)
+        s, n = train_steps(model, make_loader(ds, bs, True, 0, epoch, 0), optimizer, criterion)
         pipe.append(s)
         t0 = time.perf_counter()
-        batches = list(_loader(ds, bs, True, 0, epoch, 0))
+        batches = list(make_loader(ds, bs, True, 0, epoch, 0))
         load.append(time.perf_counter() - t0)
         s, _ = train_steps(model, batches, optimizer, criterion)
         mem.append(s)
@@ -111,7 +111,7 @@ def one_input_type(paths: dict, input_type: str, steps: int) -> dict:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     criterion = torch.nn.CrossEntropyLoss()
     rss_data = psutil.Process().memory_info().rss / 2**20
-    batches = iter(_loader(ds, bs, True, 0, 1, 0))
+    batches = iter(make_loader(ds, bs, True, 0, 1, 0))
     train_steps(model, [next(batches)], optimizer, criterion)  # warm-up
     done, samples, seconds = 0, 0, 0.0
     for batch in batches:

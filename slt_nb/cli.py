@@ -11,7 +11,8 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `slt-nb` console script."""
-    from . import demo, runner
+    from slt_nb import demo
+    from slt_nb import runner
 
     parser = argparse.ArgumentParser(prog="slt-nb", description="sign-language pose workbench")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -12,8 +12,8 @@ import sys
 
 import yaml
 
-from .params import PARAMS_DIR, resolve
-from .runner import Run, run_all
+from slt_nb.params import PARAMS_DIR, resolve
+from slt_nb.runner import Run, run_all
 
 
 def demo_runs(path=PARAMS_DIR / "demo.yaml") -> list[Run]:

@@ -11,7 +11,7 @@ import io
 
 import numpy as np
 
-from .layouts import WRISTS, FeatureLayout, Segment
+from slt_nb.layouts import WRISTS, FeatureLayout, Segment
 
 # Left and right hands always in distinct colours, body in neutral.
 SEGMENT_COLOURS = {

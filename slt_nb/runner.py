@@ -29,8 +29,9 @@ from pathlib import Path
 
 import yaml
 
-from .memory import MemoryMonitor
-from .params import PARAMS_DIR, REPO_ROOT, resolve
+from slt_nb.atomic import atomic_write_text
+from slt_nb.memory import MemoryMonitor
+from slt_nb.params import PARAMS_DIR, REPO_ROOT, resolve
 
 # Set in the environment of every kernel the runner starts: notebooks skip interactive widgets.
 BATCH_ENV = "SLT_NB_BATCH"
@@ -96,7 +97,7 @@ def matrix(notebook: str, datasets: list[str] | None = None, splits: list[str] |
     or a path such as an export manifest (then `splits` is needed). Each run gets
     `dataset` and `split` parameters plus `parameters`.
     """
-    from .params import load_params
+    from slt_nb.params import load_params
 
     datasets = datasets or dataset_params()
     stem = Path(notebook).stem
@@ -135,12 +136,7 @@ def render_html(notebook_path: str | os.PathLike) -> Path:
 
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
 
 
 def _describe_failure(exc: BaseException) -> tuple[str, str]:

@@ -13,7 +13,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
-from slt_nb.synth import load_base, make_clip, write_clip  # noqa: E402
+from slt_nb.testing.synth import load_base, make_clip, write_clip  # noqa: E402
 
 REAL = REPO / "data" / "realdata"
 OUT = HERE / "How2Sign"

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 sys.path.insert(0, str(REPO))
 
-from slt_nb.video import iter_frames, write_video  # noqa: E402
+from slt_nb.formats.video import iter_frames, write_video  # noqa: E402
 
 REAL = REPO / "data" / "realdata"
 WOMAN = REAL / "video_signing" / "test_video.mp4"  # 540x720, 58 frames, right hand signs

@@ -1,0 +1,94 @@
+"""What a corpus reader gives the export: clips to read, the samples each yields, skipped rows.
+
+A reader (one module per corpus in this package) turns a split's annotation files into a
+`SplitPlan`: `ExportItem`s in annotation order (one clip to read, with the one or more samples
+it yields) and `Skipped` rows with their reasons, from the annotation files alone. `read(item)`
+then loads one clip's frames as rows of the reader's `FeatureLayout`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+
+from slt_nb.errors import ClipError
+from slt_nb.formats.annotations import Skipped, TextRow
+from slt_nb.layouts import FeatureLayout
+
+
+@dataclass
+class ExportItem:
+    """One clip to read and the samples (name, text) written from it."""
+
+    clip: str
+    samples: list[tuple[str, str]]
+    rows: list[int]
+    locator: object  # where the reader finds the clip's poses (a folder, a session window)
+    signer: str = ""
+
+
+@dataclass
+class ClipData:
+    frames: np.ndarray  # (T, layout.width) float32
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # things worth a look, e.g. frame gaps
+
+
+@dataclass
+class SplitPlan:
+    split: str
+    annotation_file: str
+    annotation_rows: int
+    items: list[ExportItem]
+    skipped: list[Skipped]
+
+
+class DatasetReader(Protocol):
+    dataset: str
+    variant: str
+    layout: FeatureLayout
+
+    def plan(self, split: str) -> SplitPlan: ...
+
+    def read(self, item: ExportItem) -> ClipData: ...
+
+    def describe(self) -> dict: ...
+
+
+def items_from_rows(split: str, rows: list[TextRow], resolve: Callable[[TextRow], list[tuple[str, object, str]]],
+                    path: str, skipped: list[Skipped], augmented: bool = False) -> list[ExportItem]:
+    """Group annotation rows into clips to read, in order of first appearance.
+
+    `resolve(row)` returns the recordings a row refers to, as (clip name, locator, signer), or
+    raises ClipError with the reason it refers to none. Plain annotations give one sample per
+    clip and a repeated clip is skipped; augmented annotations give a clip several texts, named
+    `<split>/<clip>`, `<split>/<clip>_aug1`, ... so each clip's poses are read once for all.
+    """
+    items: dict[str, ExportItem] = {}
+    first_line: dict[str, int] = {}
+    for row in rows:
+        if not row.text:
+            skipped.append(Skipped(row.line, row.id, f"{path} line {row.line}: empty text", path))
+            continue
+        try:
+            recordings = resolve(row)
+        except ClipError as exc:
+            skipped.append(Skipped(row.line, row.id, str(exc), path))
+            continue
+        if not augmented:
+            dup = next((clip for clip, _, _ in recordings if clip in items), None)
+            if dup is not None:
+                skipped.append(Skipped(row.line, row.id,
+                                       f"{path} line {row.line}: clip {dup} already listed on line {first_line[dup]}", path))
+                continue
+        for i, (clip, locator, signer) in enumerate(recordings):
+            item = items.get(clip)
+            if item is None:
+                item = items[clip] = ExportItem(clip=clip, samples=[], rows=[], locator=locator, signer=signer)
+                first_line[clip] = row.line
+            k = len(item.samples)
+            item.samples.append((f"{split}/{clip}" + (f"_aug{k}" if k else ""), row.text))
+            if i == 0:  # a row naming several recordings is accounted for once
+                item.rows.append(row.line)
+    return list(items.values())

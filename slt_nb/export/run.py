@@ -1,0 +1,61 @@
+"""From a params dict to a finished export: the reader from the registry, every split, the summary table."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from slt_nb.datasets import reader_from_params
+from slt_nb.export.pipeline import ExportOptions, export_split
+from slt_nb.formats.manifest import manifest_path, read_manifest, skipped_by_reason
+from slt_nb.params import resolve
+
+
+def export_options(params: dict) -> ExportOptions:
+    return ExportOptions(
+        output_dir=str(resolve(params["output_dir"])),
+        chunk_size=int(params.get("chunk_size", 100)),
+        feature_size=int(params.get("feature_size", 1024)),
+    )
+
+
+def run_export(params: dict, monitor=None, progress=None) -> dict:
+    """Export every split in params['splits']; returns the manifest written beside the parts."""
+    reader = reader_from_params(params)
+    options = export_options(params)
+    for split in params["splits"]:
+        if monitor is not None:
+            monitor.mark(f"{split} start")
+        on_part = None
+        if monitor is not None:
+            on_part = lambda part, split=split: monitor.mark(f"{split} part{part['index']}")  # noqa: E731
+        entry = export_split(reader, split, options, workers=int(params.get("workers", 1)), on_part=on_part)
+        if progress is not None:
+            progress(split, entry)
+    return read_manifest(manifest_path(options.output_dir, reader.dataset, options.feature_size, reader.variant))
+
+
+def export_manifest_path(params: dict) -> Path:
+    reader = reader_from_params(params)
+    options = export_options(params)
+    return manifest_path(options.output_dir, reader.dataset, options.feature_size, reader.variant)
+
+
+def summary_table(manifest: dict, max_sent_length: int = 400):
+    """One row per split: rows listed, exported and skipped (by reason), samples, frames, parts."""
+    import pandas as pd
+
+    rows = []
+    for split, e in manifest["splits"].items():
+        lengths = list(e["clip_frames"].values())
+        rows.append({
+            "split": split,
+            "rows listed": e["annotation_rows"],
+            "rows exported": e["rows_exported"],
+            "rows skipped": e["rows_skipped"],
+            "skipped by reason": "; ".join(f"{k}: {v}" for k, v in skipped_by_reason(e).items()) or "-",
+            "samples": e["samples"],
+            "frames": e["frames"],
+            f"clips > {max_sent_length} frames": sum(1 for n in lengths if n > max_sent_length),
+            "parts": len(e["parts"]),
+            "seconds": e["seconds"],
+        })
+    return pd.DataFrame(rows).set_index("split")

@@ -1,0 +1,196 @@
+"""Check exports meant to be trained together, before Signformer finds the problem mid-training.
+
+    python -m slt_nb.export.validate outputs/exports/How2Sign-1024.manifest.json outputs/exports/LSFB-CONT-1024.manifest.json
+    python -m slt_nb.export.validate path/to/*.part0 ...
+
+Each part must load Signformer's way (gzip + one pickle.load -> list of dicts); every `sign` must
+be a float32 torch tensor (T > 0, feature_size) with finite values; every text non-empty; names
+unique across all parts and datasets (Signformer concatenates same-named samples along the feature
+axis); all datasets the same feature size (else `stack expects each tensor to be equal size`).
+Samples longer than max_sent_length are reported (Signformer drops them from training silently).
+Exit status 1 when any check fails.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from slt_nb.formats.pami import file_sha256, load_signformer, sorted_parts
+
+REQUIRED_KEYS = ("name", "signer", "gloss", "text", "sign")
+
+
+@dataclass
+class Finding:
+    severity: str  # "error" fails validation; "warning" is reported only
+    check: str
+    file: str
+    sample: str
+    message: str
+
+
+@dataclass
+class ValidationReport:
+    parts: int = 0
+    samples: int = 0
+    frames: int = 0
+    feature_sizes: dict[str, set] = field(default_factory=dict)  # dataset -> sizes seen
+    over_max_length: dict[str, int] = field(default_factory=dict)  # split group -> count
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def table(self):
+        import pandas as pd
+
+        return pd.DataFrame([asdict(f) for f in self.findings],
+                            columns=["severity", "check", "file", "sample", "message"])
+
+    def summary(self) -> str:
+        sizes = {d: sorted(s) for d, s in self.feature_sizes.items()}
+        lines = [f"{self.parts} parts, {self.samples} samples, {self.frames} frames; feature sizes {sizes}"]
+        for group, n in self.over_max_length.items():
+            lines.append(f"{group}: {n} samples longer than max_sent_length")
+        errors = self.errors()
+        lines.append(f"{len(errors)} errors, {len(self.findings) - len(errors)} warnings: "
+                     + ("OK" if self.ok else "FAILED"))
+        return "\n".join(lines)
+
+
+def _collect(inputs) -> list[tuple[str, str, Path, dict | None]]:
+    """(dataset, split, part path, manifest part entry) for manifests, folders or part files."""
+    found = []
+    for item in inputs:
+        path = Path(item)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such manifest, folder or part file")
+        if path.is_dir():
+            manifests = sorted(path.glob("*.manifest.json"))
+            if not manifests:
+                raise FileNotFoundError(f"{path}: no *.manifest.json in this folder")
+            found += _collect(manifests)
+        elif path.name.endswith(".manifest.json"):
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            label = manifest["dataset"] + (f"-{manifest['variant']}" if manifest.get("variant") else "")
+            for split, entry in manifest["splits"].items():
+                for part in entry["parts"]:
+                    found.append((label, split, path.parent / part["file"], part))
+        else:
+            # A bare part file: dataset and split from its name, {stem}-{D}.pami0.{split}.part{N}
+            stem, _, rest = path.name.partition(".pami0.")
+            found.append((stem.rsplit("-", 1)[0], rest.rsplit(".part", 1)[0], path, None))
+    by_dataset: dict[tuple, list] = {}
+    for entry in found:
+        by_dataset.setdefault((entry[0], entry[1]), []).append(entry)
+    ordered = []
+    for key in by_dataset:
+        paths = {str(e[2]): e for e in by_dataset[key]}
+        ordered += [paths[p] for p in sorted_parts(paths)]
+    return ordered
+
+
+def validate_exports(inputs, max_sent_length: int = 400, feature_size: int | None = None) -> ValidationReport:
+    """Validate every part of the given exports (manifests, export folders or part files)."""
+    import torch
+
+    report = ValidationReport()
+    names: dict[str, str] = {}  # sample name -> first part file holding it
+    first_size: tuple[str, int] | None = None
+    for dataset, split, path, entry in _collect(inputs):
+        report.parts += 1
+        f = str(path)
+
+        def add(severity, check, message, sample=""):
+            report.findings.append(Finding(severity, check, f, sample, message))
+
+        if entry is not None and path.exists() and file_sha256(path) != entry["sha256"]:
+            add("error", "sha256", "file differs from the sha256 in its manifest (changed or truncated?)")
+        try:
+            samples = load_signformer(path)
+        except FileNotFoundError:
+            add("error", "load", "part file missing")
+            continue
+        except Exception as exc:  # whatever gzip/pickle raise, Signformer would raise too
+            add("error", "load", f"gzip + pickle.load failed: {type(exc).__name__}: {exc}")
+            continue
+        if not isinstance(samples, list):
+            add("error", "load", f"unpickled a {type(samples).__name__}, Signformer needs a list")
+            continue
+        if entry is not None and len(samples) != entry["samples"]:
+            add("error", "count", f"{len(samples)} samples, manifest says {entry['samples']}")
+        group = "train" if split == "train" else split
+        for i, s in enumerate(samples):
+            if not isinstance(s, dict) or any(k not in s for k in REQUIRED_KEYS):
+                have = sorted(s) if isinstance(s, dict) else type(s).__name__
+                add("error", "keys", f"sample {i}: needs keys {list(REQUIRED_KEYS)}, has {have}")
+                continue
+            name = s["name"]
+            report.samples += 1
+            if name in names:
+                add("error", "unique name", f"also in {names[name]}: Signformer would concatenate the two "
+                    "along the feature axis", name)
+            else:
+                names[name] = f
+            if not isinstance(s["text"], str) or not s["text"].strip():
+                add("error", "text", "empty text", name)
+            if not isinstance(s["gloss"], str):
+                add("error", "gloss", f"gloss is {type(s['gloss']).__name__}, must be a str", name)
+            sign = s["sign"]
+            if not isinstance(sign, torch.Tensor):
+                add("error", "sign type", f"sign is {type(sign).__name__}; Signformer needs a torch.Tensor", name)
+                continue
+            if sign.dtype != torch.float32:
+                add("error", "sign dtype", f"sign is {sign.dtype}, expected torch.float32", name)
+            if sign.dim() != 2 or sign.shape[0] == 0:
+                add("error", "sign shape", f"sign shape {tuple(sign.shape)}, expected (T > 0, D)", name)
+                continue
+            report.frames += int(sign.shape[0])
+            size = int(sign.shape[1])
+            report.feature_sizes.setdefault(dataset, set()).add(size)
+            if feature_size is not None and size != feature_size:
+                add("error", "feature size", f"{size} features, expected {feature_size}", name)
+            elif first_size is None:
+                first_size = (dataset, size)
+            elif size != first_size[1]:
+                add("error", "feature size",
+                    f"{size} features but {first_size[0]} has {first_size[1]}: training would fail with "
+                    f"'stack expects each tensor to be equal size, but got [{first_size[1]}] ... and [{size}]'", name)
+            if not torch.isfinite(sign).all():
+                add("error", "finite", "sign holds NaN or inf", name)
+            if sign.shape[0] > max_sent_length:
+                report.over_max_length[group] = report.over_max_length.get(group, 0) + 1
+                if group == "train":
+                    add("warning", "max_sent_length",
+                        f"{sign.shape[0]} frames > max_sent_length {max_sent_length}: dropped from training", name)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m slt_nb.export.validate", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("inputs", nargs="+", help="export manifests, export folders, or .pami0 part files")
+    ap.add_argument("--max-sent-length", type=int, default=400)
+    ap.add_argument("--feature-size", type=int, default=None, help="require this feature size")
+    args = ap.parse_args(argv)
+    try:
+        report = validate_exports(args.inputs, args.max_sent_length, args.feature_size)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for finding in report.findings:
+        where = f"{finding.file}" + (f" [{finding.sample}]" if finding.sample else "")
+        print(f"{finding.severity.upper():8} {finding.check:16} {where}: {finding.message}")
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""The WLASL extraction run: poses or CNN embeddings for every listed video, in parallel, resumable.
+
+Output (one folder per run kind, e.g. outputs/wlasl/poses):
+- `<split>/<video_id>.npz` per video. Poses: frame_indices (F,) int64, pose (F,33,4),
+  pose_detected (F,), left_hand (F,21,3), left_hand_detected, right_hand, right_hand_detected.
+  Features: features (F, embed_dim) float32 and frame_indices.
+- `index.csv`: video_id, gloss, label, split, frames, path (relative to the folder).
+- `skipped.csv`: video_id, split, reason, for every listed video that has no output.
+- `extraction.json`: the settings the files were made with, counts and timings.
+
+Every file is written to a temporary name and renamed, so a killed run leaves no half-written
+video file; a rerun finds the finished ones (same settings) and does only the rest.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from slt_nb.atomic import atomic_write_text
+from slt_nb.formats.extraction import INDEX_COLUMNS, SKIPPED_COLUMNS, save_npz
+from slt_nb.extract.holistic import POSE_KEYS, POSE_PARTS, check_holistic_mode, check_model_complexity
+from slt_nb.formats.video import VideoError
+from slt_nb.datasets.wlasl import SkippedVideo, VideoJob, locate_videos, read_wlasl
+
+KINDS = ("poses", "features")
+
+
+@dataclass
+class ExtractionSettings:
+    """What decides the content of an output file; a resumed run must use the same."""
+
+    kind: str
+    num_frames: int = 16
+    video_layout: str = "trimmed"
+    model_complexity: int = 1  # poses
+    holistic_mode: str = "tracking"  # poses
+    embed_dim: int = 128  # features
+    weights: str | None = None  # features: local state_dict file, None = fixed seed
+    seed: int = 0  # features
+    batch_size: int = 32  # features
+    fingerprint: str = ""  # features: sha256 of the network's parameters
+
+    def identity(self) -> dict:
+        """The settings that change output values (batch size and paths do not)."""
+        keys = ["kind", "num_frames", "video_layout"]
+        keys += ["model_complexity", "holistic_mode"] if self.kind == "poses" else ["embed_dim", "fingerprint"]
+        return {k: getattr(self, k) for k in keys}
+
+
+@dataclass
+class ExtractionReport:
+    """What one run did; tables are pandas DataFrames."""
+
+    output_dir: Path
+    settings: ExtractionSettings
+    index: object  # every video with an output file (this run's and resumed ones)
+    skipped: object  # every listed video without one, with the reason
+    videos: object  # per video extracted in this run: frames, timings, bytes, detections
+    counts: dict
+    seconds: float
+    workers: int
+
+    @property
+    def videos_per_second(self) -> float:
+        return len(self.videos) / self.seconds if self.seconds and len(self.videos) else 0.0
+
+    @property
+    def frames_per_second(self) -> float:
+        n = int(self.videos["frames"].sum()) if len(self.videos) else 0
+        return n / self.seconds if self.seconds else 0.0
+
+    def skipped_by_reason(self):
+        """Skipped videos counted by the kind of reason (the text before the first colon)."""
+        if not len(self.skipped):
+            return self.skipped.assign(kind=[]).groupby("kind").size()
+        kinds = self.skipped["reason"].str.split(":").str[0]
+        return kinds.value_counts().rename_axis("reason").rename("videos")
+
+
+# --- one video -------------------------------------------------------------------------------
+
+_worker_state: dict = {}
+
+
+def _state(settings: ExtractionSettings) -> dict:
+    """The per-process model, built once per process and settings."""
+    key = json.dumps(asdict(settings), sort_keys=True)
+    if _worker_state.get("key") != key:
+        _worker_state.clear()
+        _worker_state["key"] = key
+        if settings.kind == "poses":
+            from slt_nb.extract.holistic import HolisticExtractor
+
+            _worker_state["extractor"] = HolisticExtractor(settings.model_complexity, settings.holistic_mode)
+        else:
+            from slt_nb.extract.embeddings import build_frame_embedder
+
+            _worker_state["model"] = build_frame_embedder(settings.embed_dim, settings.weights, settings.seed)
+    return _worker_state
+
+
+def _init_worker() -> None:
+    # Each worker process gets one core's worth of work; without this torch starts a thread per
+    # core in every worker and they fight over the same cores.
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+def extract_video(job: VideoJob, settings: ExtractionSettings, output_dir: str | Path) -> dict:
+    """Extract one video, write its file, return a stats row. Raises VideoError if unreadable."""
+    started = time.perf_counter()
+    state = _state(settings)
+    video = job.video
+    row = {"video_id": video.video_id, "split": video.split}
+    if settings.kind == "poses":
+        poses = state["extractor"].extract(job.path, settings.num_frames, job.frame_start, job.frame_end)
+        arrays = {k: poses.arrays[k] for k in POSE_KEYS}
+        row.update(clip_frames=poses.clip_frames, inferred_frames=poses.inferred_frames,
+                   width=poses.width, height=poses.height)
+        for part in POSE_PARTS:
+            row[f"{part}_detected"] = int(arrays[f"{part}_detected"].sum())
+    else:
+        from slt_nb.extract.embeddings import embed_frames
+        from slt_nb.formats.video import sample_clip
+
+        clip = sample_clip(job.path, settings.num_frames, job.frame_start, job.frame_end)
+        features = embed_frames(state["model"], clip.frames, settings.batch_size)
+        arrays = {"features": features, "frame_indices": clip.frame_indices.astype(np.int64)}
+        row.update(clip_frames=clip.clip_frames, inferred_frames=len(clip.frames),
+                   decoded_frames=clip.decoded_frames, width=clip.width, height=clip.height)
+    row["frames"] = len(arrays["frame_indices"])
+    row["bytes"] = save_npz(output_path(output_dir, video.split, video.video_id), arrays)
+    row["seconds"] = time.perf_counter() - started
+    return row
+
+
+def _extract_or_reason(args) -> tuple[dict | None, str | None]:
+    job, settings, output_dir = args
+    try:
+        return extract_video(job, settings, output_dir), None
+    except VideoError as exc:
+        return None, f"unreadable video: {exc}"
+    except Exception as exc:  # one bad video must not end the run; the reason is kept
+        return None, f"extraction failed: {job.path}: {type(exc).__name__}: {exc}"
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+def output_path(output_dir: str | Path, split: str, video_id: str) -> Path:
+    return Path(output_dir) / split / f"{video_id}.npz"
+
+
+def is_complete(path: Path, settings: ExtractionSettings) -> bool:
+    """A finished output file for these settings (loads, right keys, right shapes)."""
+    if not path.is_file():
+        return False
+    try:
+        with np.load(path) as data:
+            if len(data["frame_indices"]) != settings.num_frames:
+                return False
+            if settings.kind == "poses":
+                return all(k in data.files for k in POSE_KEYS)
+            return data["features"].shape == (settings.num_frames, settings.embed_dim)
+    except Exception:
+        return False  # damaged: extract again
+
+
+def _check_resumable(output_dir: Path, settings: ExtractionSettings, overwrite: bool) -> None:
+    record = output_dir / "extraction.json"
+    if not record.is_file() or overwrite:
+        return
+    try:
+        before = json.loads(record.read_text(encoding="utf-8"))["settings_identity"]
+    except Exception as exc:
+        raise ValueError(f"{record}: cannot be read ({exc}); delete it or pass overwrite=True") from exc
+    now = settings.identity()
+    differ = {k: (before.get(k), v) for k, v in now.items() if before.get(k) != v}
+    if differ:
+        raise ValueError(
+            f"{output_dir} holds files made with other settings {differ} (before, now); resuming would mix "
+            "them. Use another output_dir or pass overwrite=True to extract everything again."
+        )
+
+
+def run_extraction(kind: str, json_path, video_dir, output_dir, class_list=None, split="all",
+                   num_frames: int = 16, max_videos: int | None = None, workers: int = 1,
+                   nslt_json=None, video_layout: str = "trimmed", embed_dim: int = 128,
+                   weights=None, seed: int = 0, batch_size: int = 32, holistic_mode: str = "tracking",
+                   model_complexity: int = 1, overwrite: bool = False,
+                   progress: Callable[[int, int, dict], None] | None = None, monitor=None) -> ExtractionReport:
+    """Extract poses (kind="poses") or CNN frame embeddings (kind="features") for WLASL videos.
+
+    Videos listed but missing, unreadable or failing are listed in skipped.csv with the reason;
+    the others are extracted. Finished files from an earlier run with the same settings are kept.
+    """
+    import pandas as pd
+
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if num_frames is None or int(num_frames) < 1:
+        raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}")
+    workers = max(1, int(workers or 1))
+    settings = ExtractionSettings(kind, int(num_frames), video_layout, model_complexity, holistic_mode,
+                                  int(embed_dim), str(weights) if weights else None, int(seed), int(batch_size))
+    if kind == "poses":
+        check_model_complexity(model_complexity)
+        check_holistic_mode(holistic_mode)
+    else:
+        from slt_nb.extract.embeddings import build_frame_embedder, weights_fingerprint
+
+        settings.fingerprint = weights_fingerprint(build_frame_embedder(settings.embed_dim, weights, seed))
+    started = time.perf_counter()
+    output_dir = Path(output_dir)
+    listing = read_wlasl(json_path, class_list, split, nslt_json, max_videos)
+    jobs, missing = locate_videos(listing.videos, video_dir, video_layout)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    _check_resumable(output_dir, settings, overwrite)
+
+    done_ids: set[str] = set()
+    pending = []
+    for job in jobs:
+        if not overwrite and is_complete(output_path(output_dir, job.video.split, job.video.video_id), settings):
+            done_ids.add(job.video.video_id)
+        else:
+            pending.append(job)
+    # Record the settings before writing any video file, so a killed run can be resumed safely.
+    _write_record(output_dir, settings, listing.counts, {}, 0.0, workers, status="running")
+
+    rows, failed = [], []
+    total = len(pending)
+
+    def collect(job, result):
+        row, reason = result
+        if row is None:
+            failed.append(SkippedVideo(job.video.video_id, job.video.split, reason))
+            row = {"video_id": job.video.video_id, "split": job.video.split, "error": reason}
+        else:
+            rows.append(row)
+            done_ids.add(job.video.video_id)
+        if monitor is not None:
+            monitor.mark(f"video {job.video.video_id}")
+        if progress is not None:
+            progress(len(rows) + len(failed), total, row)
+
+    if workers == 1 or total <= 1:
+        for job in pending:
+            collect(job, _extract_or_reason((job, settings, output_dir)))
+    else:
+        context = multiprocessing.get_context("spawn")  # fork after torch/mediapipe threads can hang
+        with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=context,
+                                 initializer=_init_worker) as pool:
+            futures = {pool.submit(_extract_or_reason, (job, settings, output_dir)): job for job in pending}
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # a worker process died (e.g. a crash inside a decoder)
+                    result = (None, f"extraction failed: {job.path}: worker died: {type(exc).__name__}: {exc}")
+                collect(job, result)
+    seconds = time.perf_counter() - started
+
+    index = pd.DataFrame(
+        [{"video_id": j.video.video_id, "gloss": j.video.gloss, "label": j.video.label, "split": j.video.split,
+          "frames": settings.num_frames, "path": f"{j.video.split}/{j.video.video_id}.npz"}
+         for j in jobs if j.video.video_id in done_ids],
+        columns=list(INDEX_COLUMNS),
+    )
+    skipped = pd.DataFrame([asdict(s) for s in listing.skipped + missing + failed], columns=list(SKIPPED_COLUMNS))
+    atomic_write_text(output_dir / "index.csv", index.to_csv(index=False))
+    atomic_write_text(output_dir / "skipped.csv", skipped.to_csv(index=False))
+    order = {j.video.video_id: i for i, j in enumerate(jobs)}
+    videos = pd.DataFrame(sorted(rows, key=lambda r: order[r["video_id"]]))
+    if videos.empty:
+        videos = pd.DataFrame(columns=["video_id", "split", "frames", "clip_frames", "bytes", "seconds"])
+    counts = dict(listing.counts)
+    counts.update(located=len(jobs), missing=len(missing), resumed=len(jobs) - len(pending),
+                  extracted=len(rows), failed=len(failed), in_index=len(index), skipped=len(skipped))
+    _write_record(output_dir, settings, counts, {"seconds": round(seconds, 3)}, seconds, workers, status="finished")
+    return ExtractionReport(output_dir, settings, index, skipped, videos, counts, seconds, workers)
+
+
+def _write_record(output_dir: Path, settings, counts, timings, seconds, workers, status) -> None:
+    record = {"status": status, "settings": asdict(settings), "settings_identity": settings.identity(),
+              "counts": counts, "workers": workers, **timings}
+    atomic_write_text(output_dir / "extraction.json", json.dumps(record, indent=1))
+
+
+def read_index(output_dir: str | Path):
+    """index.csv of an extraction folder, video ids kept as strings."""
+    import pandas as pd
+
+    return pd.read_csv(Path(output_dir) / "index.csv", dtype={"video_id": str})
+
+
+def load_poses(output_dir: str | Path, split: str, video_id: str) -> dict[str, np.ndarray]:
+    """The arrays of one extracted video."""
+    with np.load(output_path(output_dir, split, video_id)) as data:
+        return {k: data[k] for k in data.files}
+
+
+# --- what the notebooks show -------------------------------------------------------------------
+
+def run_from_params(kind: str, params: dict, progress=None, monitor=None) -> ExtractionReport:
+    """run_extraction with a params dict (params/WLASL.yaml plus notebook overrides), paths resolved."""
+    from slt_nb.params import resolve
+
+    output_dir = params.get("output_dir") or params[f"{kind}_dir"]
+    return run_extraction(
+        kind, resolve(params["json_path"]), resolve(params["video_dir"]), resolve(output_dir),
+        class_list=resolve(params.get("class_list")), split=params.get("split", "all"),
+        num_frames=params.get("num_frames", 16), max_videos=params.get("max_videos"),
+        workers=params.get("workers", 1), nslt_json=resolve(params.get("nslt_json")),
+        video_layout=params.get("video_layout", "trimmed"), embed_dim=params.get("embed_dim", 128),
+        weights=resolve(params.get("weights")), seed=params.get("seed", 0),
+        holistic_mode=params.get("holistic_mode", "tracking"),
+        model_complexity=params.get("model_complexity", 1), overwrite=bool(params.get("overwrite", False)),
+        progress=progress, monitor=monitor,
+    )
+
+
+def counts_table(report: ExtractionReport):
+    """Per split: listed, extracted now, resumed, skipped (missing / unreadable / other)."""
+    import pandas as pd
+
+    rows = {}
+    now = set(report.videos["video_id"]) if len(report.videos) else set()
+    for split in ("train", "val", "test"):
+        idx = report.index[report.index["split"] == split]
+        sk = report.skipped[report.skipped["split"] == split]
+        reasons = sk["reason"].str.split(":").str[0]
+        rows[split] = {
+            "in index": len(idx),
+            "extracted now": int(idx["video_id"].isin(now).sum()),
+            "resumed": int((~idx["video_id"].isin(now)).sum()),
+            "skipped": len(sk),
+            **{f"skipped: {r}": int(n) for r, n in reasons.value_counts().items()},
+        }
+    table = pd.DataFrame(rows).T.fillna(0).astype(int)
+    table.loc["all"] = table.sum()
+    return table
+
+
+def throughput_table(report: ExtractionReport):
+    """Videos/s, frames/s and disk per video for this run."""
+    import pandas as pd
+
+    v = report.videos
+    n = len(v)
+    return pd.Series({
+        "videos extracted": n,
+        "wall seconds": round(report.seconds, 2),
+        "workers": report.workers,
+        "videos/s": round(report.videos_per_second, 3),
+        "sampled frames/s": round(report.frames_per_second, 2),
+        "frames through the model/s": round(float(v["inferred_frames"].sum()) / report.seconds, 2) if n else 0.0,
+        "disk per video (KB, mean)": round(float(v["bytes"].mean()) / 1024, 2) if n else 0.0,
+        "disk per video (KB, max)": round(float(v["bytes"].max()) / 1024, 2) if n else 0.0,
+    }, name="value").to_frame()
+
+
+def detection_table(output_dir: str | Path, index):
+    """Share of sampled frames with each part detected, per split (from the written files)."""
+    import pandas as pd
+
+    rows = []
+    for row in index.itertuples():
+        with np.load(Path(output_dir) / row.path) as d:
+            rows.append({"split": row.split, **{part: float(d[f"{part}_detected"].mean()) for part in POSE_PARTS}})
+    if not rows:
+        return pd.DataFrame(columns=list(POSE_PARTS))
+    table = pd.DataFrame(rows)
+    out = table.groupby("split", sort=False).mean()
+    out.loc["all"] = table[list(POSE_PARTS)].mean()
+    return out.round(3)

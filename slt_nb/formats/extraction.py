@@ -1,0 +1,113 @@
+"""The extraction output contract: one `.npz` per video plus `index.csv` and `skipped.csv`.
+
+Pose extractions store, per body part of the estimator's layout, `<part>` (F, points, channels)
+and `<part>_detected` (F,), plus `frame_indices` (F,). The parts of MediaPipe Holistic, the
+first estimator, are `HOLISTIC_PARTS`; their shapes come from the skeletons in `layouts`, so
+writers (extraction, synthetic tasks), checkers (training) and readers (inspection) agree.
+Feature extractions store `features` (F, embed_dim) float32 and `frame_indices`.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from slt_nb.atomic import atomic_open
+from slt_nb.layouts import MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33, Skeleton
+
+INDEX_COLUMNS = ("video_id", "gloss", "label", "split", "frames", "path")
+SKIPPED_COLUMNS = ("video_id", "split", "reason")
+
+
+@dataclass(frozen=True)
+class PosePart:
+    """One body part of a pose npz: its array key, skeleton and values per point."""
+
+    key: str
+    skeleton: Skeleton
+    channels: int  # x, y, z (+ visibility)
+
+    @property
+    def flag(self) -> str:
+        return f"{self.key}_detected"
+
+    def shape(self, frames: int) -> tuple[int, int, int]:
+        return (frames, self.skeleton.size, self.channels)
+
+
+# MediaPipe Holistic: pose x,y,z,visibility; hands x,y,z. `left_hand` is the signer's left.
+HOLISTIC_PARTS = (PosePart("pose", MEDIAPIPE_POSE_33, 4), PosePart("left_hand", MEDIAPIPE_HAND_21, 3),
+                  PosePart("right_hand", MEDIAPIPE_HAND_21, 3))
+
+
+def pose_keys(parts=HOLISTIC_PARTS) -> tuple[str, ...]:
+    """Every array key of a pose npz, in file order."""
+    return ("frame_indices",) + tuple(k for p in parts for k in (p.key, p.flag))
+
+
+def check_pose_arrays(arrays: dict, path, parts=HOLISTIC_PARTS) -> None:
+    """Raise ValueError naming the file if the npz is not in the pose contract of `parts`."""
+    missing = [k for k in pose_keys(parts) if k not in arrays]
+    if missing:
+        raise ValueError(f"{path}: missing arrays {missing} (has {sorted(arrays)})")
+    f = len(arrays["frame_indices"])
+    for part in parts:
+        for key, shape in ((part.key, part.shape(f)), (part.flag, (f,))):
+            if arrays[key].shape != shape:
+                raise ValueError(f"{path}: {key} has shape {arrays[key].shape}, expected {shape}")
+    if f == 0:
+        raise ValueError(f"{path}: no frames")
+    for part in parts:
+        if not np.isfinite(arrays[part.key]).all():
+            raise ValueError(f"{path}: {part.key} contains NaN or inf (undetected parts must be zeros)")
+
+
+def save_npz(path: str | Path, arrays: dict[str, np.ndarray], compressed: bool = True) -> int:
+    """Write arrays to `path` atomically; returns the file size in bytes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb") as f:
+        (np.savez_compressed if compressed else np.savez)(f, **arrays)
+    return path.stat().st_size
+
+
+def read_npz(path: str | Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def write_index(root: str | Path, rows: list[dict]) -> Path:
+    """`<root>/index.csv` in the contract's columns, written atomically."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "index.csv"
+    with atomic_open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=INDEX_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row[k] for k in INDEX_COLUMNS})
+    return path
+
+
+def read_class_list(path: str | Path) -> list[str]:
+    """Glosses in label order from `wlasl_class_list.txt` (`index<TAB>gloss` per line)."""
+    path = Path(path)
+    glosses: list[str] = []
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            parts = line.split("\t") if "\t" in line else line.split(None, 1)
+            if len(parts) != 2 or not parts[0].strip().isdigit():
+                raise ValueError(f"{path}, line {line_no}: expected '<index><TAB><gloss>', found {line!r}")
+            index, gloss = int(parts[0]), parts[1].strip()
+            if index != len(glosses):
+                raise ValueError(f"{path}, line {line_no}: class index {index}, expected {len(glosses)} "
+                                 "(indices must run 0, 1, 2, ... in order)")
+            glosses.append(gloss)
+    if not glosses:
+        raise ValueError(f"{path}: no classes listed")
+    return glosses

@@ -1,0 +1,548 @@
+"""Looking at a dataset before training on it: clip sources, summaries, missing-point rates.
+
+A *clip source* lists the clips of each split and loads one clip's frames as rows of a
+`FeatureLayout`, with undetected points as (0, 0). Four kinds plug in:
+
+- `ReaderSource`: any export reader with `plan(split)` / `read(item)` (How2Sign, LSFB-CONT);
+  a reader may read more points for inspection than it exports (How2Sign's face);
+- `ExportSource`: the `.pami0` parts of an export, found through its manifest;
+- `WLASLPoseSource`: extracted WLASL poses, `<dir>/<split>/<video_id>.npz` plus `index.csv`.
+
+`open_source(dataset)` picks one from a params name or a path. A clip that cannot be read is
+counted and listed with its error; it never stops a summary.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Protocol
+
+import numpy as np
+
+from slt_nb.datasets import READERS
+from slt_nb.datasets.wlasl import WLASL_FPS
+from slt_nb.errors import ClipNotFound
+from slt_nb.formats.extraction import INDEX_COLUMNS
+from slt_nb.layouts import MEDIAPIPE_150, FeatureLayout
+
+@dataclass
+class ClipRef:
+    """One clip of a split, as listed before reading it."""
+
+    split: str
+    name: str
+    text: str = ""
+    frames: int | None = None  # known without reading for exports and WLASL
+    locator: object = None
+
+
+@dataclass
+class Clip:
+    """One clip's frames (T, layout.width) float32, undetected points (0, 0)."""
+
+    split: str
+    name: str
+    frames: np.ndarray
+    layout: FeatureLayout
+    text: str = ""
+    frame_size: tuple[int, int] | None = None  # (width, height) that normalised coordinates came from
+    fps: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class ClipSource(Protocol):
+    name: str
+    layout: FeatureLayout
+
+    def splits(self) -> list[str]: ...
+
+    def clips(self, split: str) -> list[ClipRef]: ...
+
+    def load(self, ref: ClipRef) -> Clip: ...
+
+    def unlisted(self, split: str) -> list[str]: ...
+
+
+class ReaderSource:
+    """Clips from a registered corpus reader (plan(split) -> items, read(item) -> ClipData).
+
+    The reader says its own fps and frame size. With `with_face` (the default) clips are read
+    with `read_for_inspection` in the reader's `inspection_layout`, which may hold more points
+    than the export writes (How2Sign adds the face).
+    """
+
+    def __init__(self, reader, splits: list[str], fps: float | None = None,
+                 frame_size: tuple[int, int] | None = None, with_face: bool = True):
+        self.reader = reader
+        self.name = reader.dataset
+        self.with_face = with_face
+        self.layout = reader.inspection_layout if with_face else reader.layout
+        self._splits = list(splits)
+        self.fps = float(fps) if fps is not None else reader.fps
+        self.frame_size = tuple(frame_size) if frame_size is not None else reader.frame_size
+        self._plans: dict[str, object] = {}
+
+    def _plan(self, split: str):
+        if split not in self._plans:
+            self._plans[split] = self.reader.plan(split)
+        return self._plans[split]
+
+    def splits(self) -> list[str]:
+        return list(self._splits)
+
+    def clips(self, split: str) -> list[ClipRef]:
+        return [ClipRef(split, item.clip, item.samples[0][1] if item.samples else "", None, item)
+                for item in self._plan(split).items]
+
+    def unlisted(self, split: str) -> list[str]:
+        """Annotation rows of the split that name no readable clip, with the reason."""
+        return [s.reason for s in self._plan(split).skipped]
+
+    def load(self, ref: ClipRef) -> Clip:
+        read = self.reader.read_for_inspection if self.with_face else self.reader.read
+        data = read(ref.locator)
+        return Clip(ref.split, ref.name, np.asarray(data.frames, dtype=np.float32), self.layout, ref.text,
+                    self.frame_size, self.fps, list(data.notes))
+
+    def iter_clips(self, split: str, limit: int | None = None) -> Iterator[Clip | tuple[ClipRef, Exception]]:
+        """Load the split's clips in order (at most limit); a clip that fails comes as (ref, error)."""
+        for ref in self.clips(split)[:limit]:
+            try:
+                yield self.load(ref)
+            except Exception as exc:  # one bad clip is reported, never fatal to a summary
+                yield ref, exc
+
+
+class ExportSource:
+    """Clips decoded back from an export's `.pami0` parts through the manifest's layout."""
+
+    def __init__(self, manifest_file: str | os.PathLike):
+        from slt_nb.formats.manifest import read_manifest
+
+        self.manifest_file = Path(manifest_file)
+        self.manifest = read_manifest(self.manifest_file)
+        self.name = f"{self.manifest['dataset']} export ({self.manifest_file.name})"
+        self.layout = FeatureLayout.from_manifest(self.manifest["layout"])
+        reader = self.manifest.get("reader") or {}
+        normalised = reader.get("coordinates", "normalised") == "normalised"
+        corpus = READERS.get(str(reader.get("name", "")).lower())
+        size = (reader.get("frame_size") or getattr(corpus, "frame_size", None)) if normalised else None
+        self.frame_size = tuple(size) if size else None
+        self.fps = reader.get("fps") or getattr(corpus, "fps", None)
+
+    def splits(self) -> list[str]:
+        return list(self.manifest["splits"])
+
+    def _entry(self, split: str) -> dict:
+        try:
+            return self.manifest["splits"][split]
+        except KeyError:
+            raise ClipNotFound(f"{self.manifest_file}: no split {split!r}; it has {self.splits()}") from None
+
+    def clips(self, split: str) -> list[ClipRef]:
+        return [ClipRef(split, name, "", frames) for name, frames in self._entry(split)["clip_frames"].items()]
+
+    def unlisted(self, split: str) -> list[str]:
+        return [s["reason"] for s in self._entry(split)["skipped"]]
+
+    def _parts(self, split: str) -> list[Path]:
+        return [self.manifest_file.parent / p["file"] for p in self._entry(split)["parts"]]
+
+    def _clip(self, split: str, sample: dict) -> Clip:
+        sign = sample["sign"].numpy()
+        name = sample["name"].split("/", 1)[1] if sample["name"].startswith(f"{split}/") else sample["name"]
+        frames = np.ascontiguousarray(sign[:, : self.layout.width], dtype=np.float32)
+        notes = []
+        if sign.shape[1] > self.layout.width and sign[:, self.layout.width:].any():
+            notes.append(f"padding columns {self.layout.width}..{sign.shape[1]} are not all zero")
+        return Clip(split, name, frames, self.layout, sample.get("text", ""), self.frame_size, self.fps, notes)
+
+    def iter_clips(self, split: str, limit: int | None = None):
+        """Stream the split's samples part by part (one part in memory at a time)."""
+        from slt_nb.formats.pami import iter_samples
+
+        for i, sample in enumerate(iter_samples(self._parts(split))):
+            if limit is not None and i >= limit:
+                return
+            yield self._clip(split, sample)
+
+    def load(self, ref: ClipRef) -> Clip:
+        from slt_nb.formats.pami import iter_samples
+
+        wanted = {ref.name, f"{ref.split}/{ref.name}"}
+        for sample in iter_samples(self._parts(ref.split)):
+            if sample["name"] in wanted:
+                return self._clip(ref.split, sample)
+        raise ClipNotFound(f"{self.manifest_file}: no sample named {ref.split}/{ref.name} in the {ref.split} parts")
+
+
+class WLASLPoseSource:
+    """Extracted WLASL poses: `<dir>/<split>/<video_id>.npz` and `<dir>/index.csv`.
+
+    Each npz holds pose (F, 33, 4), left_hand / right_hand (F, 21, 3), their per-frame
+    `*_detected` flags and frame_indices; coordinates are MediaPipe-normalised, so a part not
+    detected in a frame becomes (0, 0) here, as in every other source.
+    """
+
+    INDEX_COLUMNS = INDEX_COLUMNS
+
+    def __init__(self, directory: str | os.PathLike):
+        self.directory = Path(directory)
+        self.index_file = self.directory / "index.csv"
+        self.name = f"WLASL poses ({self.directory})"
+        self.layout = MEDIAPIPE_150
+        self.fps = WLASL_FPS
+        self.frame_size = None  # WLASL videos differ in size; normalised coordinates drawn 1:1
+        self._rows: dict[str, list[ClipRef]] = {}
+        self._bad_rows: list[str] = []
+        self._read_index()
+
+    def _read_index(self) -> None:
+        with open(self.index_file, encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in self.INDEX_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(f"{self.index_file}: missing columns {missing}; found {reader.fieldnames}")
+            for line, row in enumerate(reader, start=2):
+                try:
+                    frames = int(row["frames"])
+                except (TypeError, ValueError):
+                    self._bad_rows.append(f"{self.index_file} line {line}: frames {row['frames']!r} is not a number")
+                    continue
+                ref = ClipRef(row["split"], row["video_id"], row["gloss"], frames, row["path"])
+                self._rows.setdefault(row["split"], []).append(ref)
+
+    def splits(self) -> list[str]:
+        order = ["train", "val", "test"]
+        return sorted(self._rows, key=lambda s: (order.index(s) if s in order else len(order), s))
+
+    def clips(self, split: str) -> list[ClipRef]:
+        return list(self._rows.get(split, []))
+
+    def unlisted(self, split: str) -> list[str]:
+        return list(self._bad_rows)
+
+    def _path(self, ref: ClipRef) -> Path:
+        path = Path(str(ref.locator))
+        if path.is_absolute():
+            return path
+        for base in (self.directory, self.directory.parent):
+            if (base / path).exists():
+                return base / path
+        from slt_nb.params import resolve
+
+        return resolve(path)
+
+    def load(self, ref: ClipRef) -> Clip:
+        path = self._path(ref)
+        try:
+            with np.load(path) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{path}: pose file of WLASL video {ref.name} ({self.index_file}) not found") from None
+        frames = wlasl_rows(arrays, str(path))
+        size = None
+        if "width" in arrays and "height" in arrays:
+            size = (int(arrays["width"]), int(arrays["height"]))
+        return Clip(ref.split, ref.name, frames, self.layout, ref.text, size, self.fps)
+
+    def iter_clips(self, split: str, limit: int | None = None):
+        for ref in self.clips(split)[:limit]:
+            try:
+                yield self.load(ref)
+            except Exception as exc:
+                yield ref, exc
+
+
+def wlasl_rows(arrays: dict[str, np.ndarray], where: str = "npz") -> np.ndarray:
+    """MEDIAPIPE_150 rows from a WLASL pose npz's arrays; undetected parts and NaN become 0."""
+    parts = []
+    expected = None
+    for seg in MEDIAPIPE_150.segments:
+        key = {"pose": "pose"}.get(seg.name, seg.name)
+        if key not in arrays:
+            raise ValueError(f"{where}: no array {key!r}; found {sorted(arrays)}")
+        a = np.asarray(arrays[key], dtype=np.float32)
+        if a.ndim != 3 or a.shape[1] != seg.skeleton.size or a.shape[2] < 2:
+            raise ValueError(f"{where}: {key} has shape {a.shape}; expected (F, {seg.skeleton.size}, >=2)")
+        if expected is None:
+            expected = a.shape[0]
+        elif a.shape[0] != expected:
+            raise ValueError(f"{where}: {key} has {a.shape[0]} frames, pose has {expected}")
+        xy = a[:, :, :2].copy()
+        flag = arrays.get(f"{key}_detected")
+        if flag is not None:
+            xy[~np.asarray(flag, dtype=bool)] = 0
+        xy[~np.isfinite(xy).all(axis=-1)] = 0
+        parts.append(xy.reshape(len(xy), -1))
+    return np.concatenate(parts, axis=1)
+
+
+def open_source(dataset: str, data_root: str | None = None, splits: list[str] | None = None,
+                with_face: bool = True) -> ClipSource:
+    """A clip source from a params name (`How2Sign`, `LSFB-CONT`) or a path.
+
+    A path may be an export manifest (`*.manifest.json`), a folder holding exactly one, or a
+    WLASL pose folder with `index.csv`.
+    """
+    from slt_nb.params import PARAMS_DIR, load_params, resolve
+
+    text = str(dataset)
+    is_name = (PARAMS_DIR / f"{text}.yaml").exists() and "/" not in text
+    if not is_name:
+        path = resolve(text)
+        if path.is_file() and path.name.endswith(".manifest.json"):
+            return ExportSource(path)
+        if path.is_dir():
+            if (path / "index.csv").exists():
+                return WLASLPoseSource(path)
+            manifests = sorted(path.glob("*.manifest.json"))
+            if len(manifests) == 1:
+                return ExportSource(manifests[0])
+            if manifests:
+                raise ValueError(f"{path}: several export manifests, name one: {[m.name for m in manifests]}")
+            raise ValueError(f"{path}: neither an export (no *.manifest.json) nor WLASL poses (no index.csv)")
+        if path.exists() or "/" in text or text.endswith(".json"):
+            raise FileNotFoundError(f"{path}: not an export manifest, export folder or WLASL pose folder")
+    params = load_params(text, {"data_root": data_root})
+    from slt_nb.datasets import reader_from_params
+
+    reader = reader_from_params(params)
+    split_list = list(splits or params.get("splits") or ["train", "val", "test"])
+    size = params.get("frame_size")
+    return ReaderSource(reader, split_list, fps=params.get("fps"), frame_size=tuple(size) if size else None,
+                        with_face=with_face)
+
+
+def pick_clip(source: ClipSource, split: str, clip: int | str) -> ClipRef:
+    """The clip of a split named `clip`, or its `clip`-th entry (0-based; -1 = last)."""
+    refs = source.clips(split)
+    if not refs:
+        raise ClipNotFound(f"{source.name}: split {split!r} lists no clips (splits: {source.splits()})")
+    if isinstance(clip, str) and not clip.lstrip("-").isdigit():
+        for ref in refs:
+            if ref.name == clip:
+                return ref
+        close = [r.name for r in refs if clip in r.name][:5]
+        raise ClipNotFound(f"{source.name}: split {split!r} has no clip {clip!r}"
+                           + (f"; similar: {close}" if close else f"; first clips: {[r.name for r in refs[:5]]}"))
+    i = int(clip)
+    if not -len(refs) <= i < len(refs):
+        raise ClipNotFound(f"{source.name}: split {split!r} has {len(refs)} clips; index {i} is out of range")
+    return refs[i]
+
+
+def detected(layout: FeatureLayout, frames: np.ndarray) -> dict[str, np.ndarray]:
+    """Per segment, (T, points) True where the point was detected (not (0, 0))."""
+    frames = np.asarray(frames)
+    return {seg.name: ~np.all(seg.points(frames)[..., :2] == 0, axis=-1) for seg in layout.segments}
+
+
+@dataclass
+class DatasetSummary:
+    """What `summarise` found: per-split counts, lengths and missing-point rates."""
+
+    source: str
+    table: object  # DataFrame, one row per split
+    lengths: dict[str, list[int]]
+    missing_by_part: object  # DataFrame: index part, columns split, fraction of points missing
+    frames_without_part: object  # DataFrame: index part, columns split, fraction of frames with none
+    missing_by_point: object  # DataFrame: part, point, rate (over every frame read)
+    errors: list[tuple[str, str, str]]  # (split, clip, error) for clips that could not be read
+    unlisted: dict[str, list[str]]
+
+
+def summarise(source: ClipSource, splits: list[str] | None = None, max_clips: int | None = 200) -> DatasetSummary:
+    """Clips per split, length distribution and missing-point rates, reading at most max_clips per split."""
+    import pandas as pd
+
+    layout = source.layout
+    rows, lengths, errors, unlisted = [], {}, [], {}
+    missing_points, missing_frames = {}, {}
+    point_missing = {seg.name: np.zeros(seg.skeleton.size) for seg in layout.segments}
+    frames_total = 0
+    for split in splits or source.splits():
+        refs = source.clips(split)
+        unlisted[split] = source.unlisted(split)
+        split_lengths, seen_frames = [], 0
+        part_missing = {seg.name: 0 for seg in layout.segments}
+        part_absent = {seg.name: 0 for seg in layout.segments}
+        for item in source.iter_clips(split, max_clips):
+            if isinstance(item, tuple):
+                ref, exc = item
+                errors.append((split, ref.name, f"{type(exc).__name__}: {exc}"))
+                continue
+            split_lengths.append(len(item.frames))
+            seen_frames += len(item.frames)
+            for name, seen in detected(layout, item.frames).items():
+                part_missing[name] += int((~seen).sum())
+                part_absent[name] += int((~seen).all(axis=1).sum())
+                point_missing[name] += (~seen).sum(axis=0)
+        frames_total += seen_frames
+        lengths[split] = split_lengths
+        sizes = {seg.name: seg.skeleton.size for seg in layout.segments}
+        missing_points[split] = {k: v / max(seen_frames * sizes[k], 1) for k, v in part_missing.items()}
+        missing_frames[split] = {k: v / max(seen_frames, 1) for k, v in part_absent.items()}
+        n = np.array(split_lengths) if split_lengths else np.zeros(0)
+        rows.append({
+            "split": split,
+            "clips listed": len(refs),
+            "rows without a clip": len(unlisted[split]),
+            "clips read": len(split_lengths),
+            "clips unreadable": sum(1 for e in errors if e[0] == split),
+            "frames": seen_frames,
+            "median length": float(np.median(n)) if n.size else None,
+            "min length": int(n.min()) if n.size else None,
+            "max length": int(n.max()) if n.size else None,
+        })
+    by_point = pd.DataFrame([
+        {"part": seg.name, "point": point, "rate": point_missing[seg.name][i] / max(frames_total, 1)}
+        for seg in layout.segments for i, point in enumerate(seg.skeleton.points)
+    ])
+    return DatasetSummary(
+        source.name,
+        pd.DataFrame(rows).set_index("split") if rows else pd.DataFrame(),
+        lengths,
+        pd.DataFrame(missing_points),
+        pd.DataFrame(missing_frames),
+        by_point,
+        errors,
+        unlisted,
+    )
+
+
+def hand_swap_frames(layout: FeatureLayout, frames: np.ndarray) -> np.ndarray:
+    """Frame indices where each hand's point 0 is nearer the *other* body wrist: swapped hands.
+
+    Only frames where both body wrists and both hands were detected are judged.
+    """
+    from slt_nb.layouts import WRISTS
+
+    body = next((s for s in layout.segments if s.skeleton.name in WRISTS), None)
+    names = {s.name for s in layout.segments}
+    if body is None or not {"left_hand", "right_hand"} <= names:
+        return np.zeros(0, dtype=int)
+    frames = np.asarray(frames, dtype=np.float32)
+    wrist = WRISTS[body.skeleton.name]
+    bl = body.points(frames)[:, wrist["left_hand"], :2]
+    br = body.points(frames)[:, wrist["right_hand"], :2]
+    hl = layout.segment("left_hand").points(frames)[:, 0, :2]
+    hr = layout.segment("right_hand").points(frames)[:, 0, :2]
+    ok = np.all([~np.all(p == 0, axis=1) for p in (bl, br, hl, hr)], axis=0)
+    d = lambda a, b: np.linalg.norm(a - b, axis=1)  # noqa: E731
+    swapped = ok & (d(hl, br) < d(hl, bl)) & (d(hr, bl) < d(hr, br))
+    return np.flatnonzero(swapped)
+
+
+def want_viewer(interactive: bool | str | None = "auto") -> bool:
+    """Whether to build the live widget viewer: True/False as given, or "auto".
+
+    auto means: an IPython kernel whose current request comes from a person's frontend.
+    papermill (nbclient) sends execute requests with allow_stdin False, JupyterLab with True;
+    SLT_NB_BATCH=1 (set by slt_nb.runner) forces batch mode whatever the client.
+    """
+    if isinstance(interactive, bool):
+        return interactive
+    if interactive not in (None, "auto"):
+        value = str(interactive).strip().lower()
+        if value in ("true", "yes", "1", "on"):
+            return True
+        if value in ("false", "no", "0", "off"):
+            return False
+        raise ValueError(f"interactive must be True, False or 'auto', got {interactive!r}")
+    if os.environ.get("SLT_NB_BATCH") == "1":
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:  # plain IPython or python: no widget frontend
+        return False
+    try:
+        parent = kernel.get_parent()
+    except Exception:
+        parent = getattr(kernel, "_parent_header", None) or {}
+    content = (parent or {}).get("content") or {}
+    return bool(content.get("allow_stdin", False))
+
+
+class ClipViewer:
+    """A live skeleton viewer for JupyterLab: clip picker, frame slider, play button.
+
+    The frame is rendered to PNG into an image widget, so it redraws without any matplotlib
+    widget backend. Build it only when `want_viewer()` says a frontend is there.
+    """
+
+    def __init__(self, source: ClipSource, split: str, clip: ClipRef | None = None, size=(5.5, 4.2)):
+        import ipywidgets as widgets
+
+        self.source, self.split, self.size = source, split, size
+        self.refs = source.clips(split)
+        if not self.refs:
+            raise ClipNotFound(f"{source.name}: split {split!r} lists no clips")
+        start = clip.name if clip is not None else self.refs[0].name
+        self.picker = widgets.Dropdown(options=[r.name for r in self.refs], value=start, description="clip",
+                                       layout=widgets.Layout(width="420px"))
+        self.slider = widgets.IntSlider(0, 0, 0, description="frame", continuous_update=True,
+                                        layout=widgets.Layout(width="420px"))
+        self.play = widgets.Play(value=0, min=0, max=0, interval=42, description="play")
+        widgets.jslink((self.play, "value"), (self.slider, "value"))
+        # at its own pixel size (Figure dpi 90): the frontend would otherwise stretch it blurry
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{int(size[0] * 90)}px"))
+        self.status = widgets.HTML()
+        for w, cls in ((self.slider, "slt-nb-frame-slider"), (self.image, "slt-nb-skeleton"),
+                       (self.picker, "slt-nb-clip-picker"), (self.play, "slt-nb-play")):
+            w.add_class(cls)
+        self.widget = widgets.VBox([self.picker, widgets.HBox([self.play, self.slider]), self.image, self.status])
+        self.clip: Clip | None = None
+        self.bounds = None
+        self.picker.observe(lambda change: self.show_clip(change["new"]), names="value")
+        self.slider.observe(lambda change: self.draw(change["new"]), names="value")
+        self.show_clip(start)
+
+    def show_clip(self, name: str) -> None:
+        """Load a clip of the split and show its first frame."""
+        from slt_nb.plotting import point_bounds
+
+        ref = next(r for r in self.refs if r.name == name)
+        try:
+            self.clip = self.source.load(ref)
+        except Exception as exc:
+            self.clip = None
+            self.status.value = f"<b style='color:#b00'>{ref.name}: cannot read: {exc}</b>"
+            return
+        n = len(self.clip.frames)
+        self.bounds = point_bounds(self.clip.frames[:, : self.clip.layout.width])
+        if self.clip.fps:
+            self.play.interval = max(20, int(1000 / self.clip.fps))
+        self.slider.max = self.play.max = max(n - 1, 0)
+        self.slider.value = 0
+        self.draw(0)
+
+    def draw(self, index: int) -> None:
+        """Redraw the skeleton of frame `index` of the current clip."""
+        from slt_nb.plotting import figure_png, frame_figure
+
+        if self.clip is None or not len(self.clip.frames):
+            return
+        c = self.clip
+        fig = frame_figure(c.layout, c.frames[index], title=f"{c.split}/{c.name}  frame {index}",
+                           frame_size=c.frame_size, bounds=self.bounds, size=self.size)
+        self.image.value = figure_png(fig)
+        seconds = f", {index / c.fps:.2f} s" if c.fps else ""
+        self.status.value = f"frame {index} of {len(c.frames)}{seconds}" + (f" &middot; {c.text}" if c.text else "")
+
+
+def grid_indices(length: int, frames: int | list[int]) -> list[int]:
+    """Frame numbers for a grid: `frames` evenly spaced ones, or the listed ones that exist."""
+    if isinstance(frames, (list, tuple)):
+        bad = [i for i in frames if not -length <= int(i) < length]
+        if bad:
+            raise ValueError(f"frames {bad} are outside a clip of {length} frames")
+        return [int(i) % length for i in frames]
+    count = max(1, min(int(frames), length))
+    return [int(i) for i in np.linspace(0, length - 1, count).round()]

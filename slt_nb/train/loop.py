@@ -1,0 +1,350 @@
+"""Train the small sign classifier on a WLASL extraction: config, loop, checkpoints, metrics.
+
+The config has the brief's shape (`model:` and `efficiency:`), plus `data:` and `training:`;
+`configs/small_config.yaml` holds the defaults and any key can be overridden by name
+(`epochs=50`, `batch_size=8`) or by `section.key`. A run writes, atomically, `best.pt` (model,
+config, label map: enough to classify) and `last.pt` (plus optimizer, schedule, history and
+early-stopping state: enough to resume exactly) into `training.output_dir`.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+from torch.utils.data import DataLoader
+
+from slt_nb.atomic import atomic_path
+from slt_nb.train.model import INPUT_TYPES, ModelConfig, SignClassifier, parameter_count
+from slt_nb.params import REPO_ROOT, resolve
+from slt_nb.train.data import Augmentation, TrainingData, collate_clips, load_training_data
+
+DEFAULT_CONFIG_PATH = REPO_ROOT / "configs" / "small_config.yaml"
+SECTIONS = ("model", "efficiency", "data", "training")
+CHECKPOINT_VERSION = 1
+
+
+# -- config ------------------------------------------------------------------------------------
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
+    """The YAML config with overrides applied (None values ignored), checked and made consistent."""
+    path = resolve(path) if path else DEFAULT_CONFIG_PATH
+    with open(path, encoding="utf-8") as f:
+        config = yaml.safe_load(f) or {}
+    for section in SECTIONS:
+        config.setdefault(section, {})
+        if not isinstance(config[section], dict):
+            raise ValueError(f"{path}: section {section!r} must be a mapping, found {config[section]!r}")
+    config = apply_overrides(config, overrides or {}, source=str(path))
+    config["model"]["input_type"] = resolve_input_type(config)
+    ModelConfig(**config["model"])  # raises with the offending key
+    return config
+
+
+def apply_overrides(config: dict, overrides: dict, source: str = "config") -> dict:
+    """Set `key` (found in exactly one section) or `section.key`; an unknown key is an error.
+
+    Overriding model.input_type also sets the efficiency flags that describe it, so
+    `-p input_type features` does not contradict `use_pose: true` left in the file.
+    """
+    config = copy.deepcopy(config)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if "." in key:
+            section, name = key.split(".", 1)
+            if section not in SECTIONS:
+                raise KeyError(f"override {key!r}: no section {section!r} (sections: {list(SECTIONS)})")
+        else:
+            holders = [s for s in SECTIONS if key in config[s]]
+            if len(holders) != 1:
+                known = sorted(k for s in SECTIONS for k in config[s])
+                raise KeyError(f"override {key!r}: " + (f"found in several sections {holders}; use section.key"
+                                                        if holders else f"not a key of {source}; known: {known}"))
+            section, name = holders[0], key
+        config[section][name] = value
+        if section == "model" and name == "input_type" and value in INPUT_TYPES:
+            config["efficiency"]["use_pre_extracted"] = value != "video"
+            config["efficiency"]["use_pose"] = value == "pose"
+    return config
+
+
+def resolve_input_type(config: dict) -> str:
+    """model.input_type, or from the efficiency flags when it is "auto"; a contradiction is an error."""
+    eff = config["efficiency"]
+    pre, use_pose = bool(eff.get("use_pre_extracted", True)), bool(eff.get("use_pose", True))
+    implied = ("pose" if use_pose else "features") if pre else "video"
+    stated = config["model"].get("input_type", "auto")
+    if stated in (None, "auto"):
+        return implied
+    if stated != implied:
+        raise ValueError(f"model.input_type is {stated!r} but efficiency (use_pre_extracted={pre}, "
+                         f"use_pose={use_pose}) describes {implied!r}; make them agree")
+    return stated
+
+
+def training_data(config: dict, input_type: str | None = None) -> TrainingData:
+    """The datasets a config describes (optionally for another input type on the same data)."""
+    eff, data = config["efficiency"], config["data"]
+    aug = Augmentation(enabled=bool(data.get("augment", False)),
+                       rotation_deg=float(data.get("rotation_deg", 10)), scale=float(data.get("scale", 0.1)),
+                       shift=float(data.get("shift", 0.05)), frame_drop=float(data.get("frame_drop", 0.1)))
+    return load_training_data(
+        input_type or config["model"]["input_type"], resolve(eff.get("pose_dir")), resolve(eff.get("feature_dir")),
+        resolve(data.get("class_list")), resolve(eff.get("video_dir")),
+        normalise_pose=bool(eff.get("normalize_pose", True)), augmentation=aug,
+        cache=bool(eff.get("cache_in_memory", True)), num_frames=int(data.get("num_frames", 16)),
+        video_size=int(data.get("video_size", 64)), seed=int(config["training"].get("seed", 0)))
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """CUDA when present and asked for (or "auto"), else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+def topk_correct(logits: torch.Tensor, targets: torch.Tensor, k: int) -> int:
+    """How many targets are among the k highest logits (k capped at the number of classes)."""
+    k = min(k, logits.shape[1])
+    top = logits.topk(k, dim=1).indices
+    return int((top == targets.unsqueeze(1)).any(dim=1).sum())
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -> float:
+    """Learning-rate factor: linear warm-up to 1, then cosine decay to min_ratio at total_steps."""
+    if warmup_steps > 0 and step < warmup_steps:
+        return (step + 1) / warmup_steps
+    span = max(1, total_steps - warmup_steps)
+    progress = min(1.0, (step - warmup_steps) / span)
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    top1: float
+    top5: float
+    samples: int
+    targets: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    predictions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    top5_predictions: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), dtype=np.int64))
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module, device: torch.device) -> Evaluation:
+    """Loss and top-1/top-5 accuracy over a loader, with every prediction (eval mode)."""
+    model.eval()
+    loss_sum, n, c1, c5 = 0.0, 0, 0, 0
+    targets, preds, top5 = [], [], []
+    for x, mask, y in loader:
+        x, mask, y = x.to(device), mask.to(device), y.to(device)
+        logits = model(x, mask)
+        loss_sum += float(criterion(logits, y)) * len(y)
+        n += len(y)
+        c1 += topk_correct(logits, y, 1)
+        c5 += topk_correct(logits, y, 5)
+        targets.append(y.cpu())
+        preds.append(logits.argmax(1).cpu())
+        top5.append(logits.topk(min(5, logits.shape[1]), dim=1).indices.cpu())
+    if not n:
+        return Evaluation(float("nan"), float("nan"), float("nan"), 0)
+    return Evaluation(loss_sum / n, c1 / n, c5 / n, n, torch.cat(targets).numpy(), torch.cat(preds).numpy(),
+                      torch.cat(top5).numpy())
+
+
+# -- checkpoints -------------------------------------------------------------------------------
+
+def save_checkpoint(path: Path, payload: dict) -> None:
+    """torch.save to a temp file in the same folder, then os.replace: never a half-written checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> tuple[SignClassifier, dict]:
+    """A trained classifier (eval mode) and its checkpoint (config, label_map, metrics) from best.pt."""
+    ckpt = torch.load(path, map_location=device, weights_only=False)
+    model = SignClassifier(ModelConfig(**ckpt["model_config"]), ckpt["input_dim"], ckpt["num_classes"])
+    model.load_state_dict(ckpt["model_state"])
+    return model.to(device).eval(), ckpt
+
+
+# -- the loop ----------------------------------------------------------------------------------
+
+@dataclass
+class TrainResult:
+    """What a run did: per-epoch history, best epoch, test metrics and predictions, data used and skipped."""
+
+    history: list[dict]
+    best_epoch: int
+    best_metrics: dict
+    test: Evaluation | None
+    label_map: list[dict]
+    data: TrainingData
+    output_dir: Path
+    parameters: int
+    device: str
+    stopped_early: bool
+    resumed_from: int | None
+    monitored: str
+    seconds: float
+
+    def history_table(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.history)
+
+
+def make_loader(ds, batch_size: int, shuffle: bool, seed: int, epoch: int, workers: int) -> DataLoader:
+    # shuffling from (seed, epoch) alone makes an epoch's order the same in a resumed run
+    gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen if shuffle else None,
+                      collate_fn=collate_clips, num_workers=workers)
+
+
+def build_model(config: dict, data: TrainingData) -> SignClassifier:
+    torch.manual_seed(int(config["training"].get("seed", 0)))
+    return SignClassifier(ModelConfig(**config["model"]), data.input_dim, data.num_classes)
+
+
+def train(config: dict, data: TrainingData | None = None, monitor=None, log=print,
+          stop_after_epoch: int | None = None) -> TrainResult:
+    """Train per `config`; returns the history, test metrics on the best checkpoint, and more.
+
+    `stop_after_epoch` ends the run after that epoch as if it had been interrupted (last.pt is
+    already written); `training.resume: true` then continues from last.pt in output_dir.
+    """
+    started = time.perf_counter()
+    tcfg = config["training"]
+    seed = int(tcfg.get("seed", 0))
+    device = pick_device(str(tcfg.get("device", "auto")))
+    out_dir = resolve(tcfg.get("output_dir", "outputs/train"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        data = training_data(config)
+    train_ds, val_ds = data.datasets.get("train"), data.datasets.get("val")
+    if train_ds is None or not len(train_ds):
+        raise ValueError(f"no usable training clips ({data.counts()}); skipped: "
+                         + "; ".join(f"{s.video_id}: {s.reason}" for s in data.skipped[:5]))
+    model = build_model(config, data).to(device)
+    smoothing = float(tcfg.get("label_smoothing", 0.0))
+    criterion = nn.CrossEntropyLoss(label_smoothing=smoothing)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=float(tcfg.get("learning_rate", 1e-3)),
+                                  weight_decay=float(tcfg.get("weight_decay", 0.01)))
+    epochs, batch_size = int(tcfg.get("epochs", 30)), int(tcfg.get("batch_size", 16))
+    steps_per_epoch = math.ceil(len(train_ds) / batch_size)
+    warmup = int(round(float(tcfg.get("warmup_epochs", 1)) * steps_per_epoch))
+    total = epochs * steps_per_epoch
+    min_ratio = float(tcfg.get("min_lr_ratio", 0.0))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, warmup, total, min_ratio))
+    grad_clip = tcfg.get("grad_clip")
+    patience = int(tcfg.get("patience", 0) or 0)
+    workers = int(tcfg.get("num_workers", 0))
+    has_val = val_ds is not None and len(val_ds) > 0
+    monitored = "val_top1" if has_val else "train_loss"
+
+    history: list[dict] = []
+    best = {"score": None, "epoch": 0, "bad_epochs": 0, "metrics": {}}
+    start_epoch, resumed_from = 1, None
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if tcfg.get("resume"):
+        resume_path = resolve(tcfg["resume"]) if isinstance(tcfg["resume"], str) else last_path
+        if resume_path.exists():
+            ckpt = torch.load(resume_path, map_location=device, weights_only=False)
+            if ckpt["model_config"] != ModelConfig(**config["model"]).to_dict() or ckpt["label_map"] != data.label_map:
+                raise ValueError(f"{resume_path}: checkpoint was trained with a different model config or label "
+                                 f"map; start a new output_dir or set resume: false")
+            model.load_state_dict(ckpt["model_state"])
+            optimizer.load_state_dict(ckpt["optimizer_state"])
+            scheduler.load_state_dict(ckpt["scheduler_state"])
+            history, best = ckpt["history"], ckpt["early_stopping"]
+            start_epoch = resumed_from = ckpt["epoch"] + 1
+            log(f"resumed from {resume_path} after epoch {ckpt['epoch']}")
+        else:
+            log(f"resume: no checkpoint at {resume_path}; starting from scratch")
+
+    def payload(epoch: int, metrics: dict, full: bool) -> dict:
+        p = {"version": CHECKPOINT_VERSION, "epoch": epoch, "model_state": model.state_dict(),
+             "model_config": ModelConfig(**config["model"]).to_dict(), "input_dim": data.input_dim,
+             "num_classes": data.num_classes, "label_map": data.label_map, "config": config, "metrics": metrics}
+        if full:
+            p.update(optimizer_state=optimizer.state_dict(), scheduler_state=scheduler.state_dict(),
+                     history=history, early_stopping=best)
+        return p
+
+    stopped_early = False
+    if history and patience and best["bad_epochs"] >= patience:
+        stopped_early = True
+    for epoch in range(start_epoch, epochs + 1):
+        if stopped_early:
+            break
+        if monitor is not None:
+            monitor.mark(f"epoch {epoch}")
+        t0 = time.perf_counter()
+        torch.manual_seed(seed * 100_003 + epoch)   # dropout draws depend on (seed, epoch) only
+        train_ds.set_epoch(epoch)
+        model.train()
+        loss_sum, n, c1, c5 = 0.0, 0, 0, 0
+        for x, mask, y in make_loader(train_ds, batch_size, True, seed, epoch, workers):
+            x, mask, y = x.to(device), mask.to(device), y.to(device)
+            logits = model(x, mask)
+            loss = criterion(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), float(grad_clip))
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.item() * len(y)
+            n += len(y)
+            c1 += topk_correct(logits.detach(), y, 1)
+            c5 += topk_correct(logits.detach(), y, 5)
+        train_seconds = time.perf_counter() - t0
+        row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": loss_sum / n,
+               "train_top1": c1 / n, "train_top5": c5 / n}
+        if has_val:
+            ev = evaluate(model, make_loader(val_ds, batch_size, False, seed, epoch, workers), criterion, device)
+            row.update(val_loss=ev.loss, val_top1=ev.top1, val_top5=ev.top5)
+        else:
+            row.update(val_loss=float("nan"), val_top1=float("nan"), val_top5=float("nan"))
+        row.update(seconds=time.perf_counter() - t0, train_samples_per_s=n / train_seconds)
+        history.append(row)
+        # higher val top-1 wins, ties go to the lower val loss; without val, the lower train loss
+        score = (row["val_top1"], -row["val_loss"]) if has_val else (-row["train_loss"],)
+        improved = best["score"] is None or tuple(score) > tuple(best["score"])
+        if improved:
+            best.update(score=list(score), epoch=epoch, bad_epochs=0,
+                        metrics={k: v for k, v in row.items() if k != "seconds"})
+            save_checkpoint(best_path, payload(epoch, best["metrics"], full=False))
+        else:
+            best["bad_epochs"] += 1
+        save_checkpoint(last_path, payload(epoch, row, full=True))
+        log(f"epoch {epoch:3d}  loss {row['train_loss']:.3f}  train top1 {row['train_top1']:.2f}  "
+            f"val loss {row['val_loss']:.3f}  val top1 {row['val_top1']:.2f} top5 {row['val_top5']:.2f}  "
+            f"{row['train_samples_per_s']:.0f} samples/s" + ("  *" if improved else ""))
+        if patience and best["bad_epochs"] >= patience:
+            stopped_early = True
+            log(f"early stop: {monitored} has not improved for {patience} epochs (best epoch {best['epoch']})")
+        if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            break
+
+    test_ds = data.datasets.get("test")
+    test = None
+    if test_ds is not None and len(test_ds) and best_path.exists():
+        if monitor is not None:
+            monitor.mark("test")
+        best_model, _ = load_classifier(best_path, device)
+        test = evaluate(best_model, make_loader(test_ds, batch_size, False, seed, 0, workers), criterion, device)
+        log(f"test on best epoch {best['epoch']}: top1 {test.top1:.3f} top5 {test.top5:.3f} ({test.samples} clips)")
+    return TrainResult(history, best["epoch"], best["metrics"], test, data.label_map, data, out_dir,
+                       parameter_count(model), str(device), stopped_early, resumed_from, monitored,
+                       time.perf_counter() - started)

@@ -1,0 +1,148 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from slt_nb.layouts import OPENPOSE_134
+from slt_nb.errors import ClipError
+from slt_nb.formats.openpose import list_frame_files, read_openpose_clip, read_openpose_frames
+
+
+def _person(path):
+    return json.loads(path.read_text())["people"][0]
+
+
+def _write(path, doc):
+    path.write_text(json.dumps(doc))
+
+
+def test_values_match_the_real_json_numbers(real_how2sign_frame):
+    rows, counts = read_openpose_frames([str(real_how2sign_frame)], frame_size=(1280, 720))
+    person = _person(real_how2sign_frame)
+    body = np.array(person["pose_keypoints_2d"]).reshape(25, 3)
+    right = np.array(person["hand_right_keypoints_2d"]).reshape(21, 3)
+    assert rows.shape == (1, 134) and rows.dtype == np.float32
+    got_body = OPENPOSE_134.segment("body").points(rows[0])
+    np.testing.assert_allclose(got_body[:, 0], body[:, 0] / 1280, rtol=1e-6)
+    np.testing.assert_allclose(got_body[:, 1], body[:, 1] / 720, rtol=1e-6)
+    # x,y interleaved: column 0 is the nose's x, column 1 its y
+    assert rows[0, 0] == pytest.approx(body[0, 0] / 1280)
+    assert rows[0, 1] == pytest.approx(body[0, 1] / 720)
+    got_right = OPENPOSE_134.segment("right_hand").points(rows[0])
+    np.testing.assert_allclose(got_right * [1280, 720], right[:, :2], rtol=1e-5)
+    assert counts.frames == 1 and counts.empty_people == 0
+
+
+def test_pixel_mode_keeps_pixels(real_how2sign_frame):
+    rows, _ = read_openpose_frames([str(real_how2sign_frame)], frame_size=None)
+    body = np.array(_person(real_how2sign_frame)["pose_keypoints_2d"]).reshape(25, 3)
+    np.testing.assert_allclose(rows[0, 0:50:2], body[:, 0], rtol=1e-6)
+
+
+def test_undetected_points_stay_zero(real_openpose_sequence):
+    rows, _, _ = read_openpose_clip(str(real_openpose_sequence))
+    body = OPENPOSE_134.segment("body").points(rows)
+    # the signer is framed from the waist up: mid-hip (8) and legs are 0,0 in the real files
+    assert np.all(body[:, 8] == 0) and np.all(body[:, 1] != 0)
+
+
+def test_frames_are_ordered_by_number_not_by_string(tmp_path, real_how2sign_frame):
+    doc = json.loads(real_how2sign_frame.read_text())
+    for n in (10, 9, 2, 100):
+        d = json.loads(json.dumps(doc))
+        d["people"][0]["pose_keypoints_2d"][0] = float(n)  # mark the frame in the nose x
+        _write(tmp_path / f"frame_{n}_keypoints.json", d)
+    files = list_frame_files(str(tmp_path))
+    assert files.numbers == [2, 9, 10, 100]
+    rows, _ = read_openpose_frames(files.paths, frame_size=None)
+    assert rows[:, 0].tolist() == [2, 9, 10, 100]
+    assert files.gaps == [(0, 1), (3, 8), (11, 99)]
+
+
+def test_how2sign_naming_with_gap_is_reported(tmp_path, real_how2sign_frame):
+    clip = "_2FBDaOPYig_1-3-rgb_front"
+    for n in (0, 1, 4):
+        shutil.copy(real_how2sign_frame, tmp_path / f"{clip}_{n:012d}_keypoints.json")
+    rows, counts, files = read_openpose_clip(str(tmp_path))
+    assert len(rows) == 3 and files.gaps == [(2, 3)] and files.describe_gaps() == "2-3"
+
+
+def test_empty_people_frame_becomes_zero_row(tmp_path, real_how2sign_frame):
+    shutil.copy(real_how2sign_frame, tmp_path / "frame_000000_keypoints.json")
+    _write(tmp_path / "frame_000001_keypoints.json", {"version": 1.3, "people": []})
+    rows, counts, _ = read_openpose_clip(str(tmp_path))
+    assert counts.empty_people == 1
+    assert not rows[1].any() and rows[0].any()
+
+
+def test_several_people_keeps_the_most_confident_body(tmp_path, real_how2sign_frame):
+    signer = _person(real_how2sign_frame)
+    bystander = json.loads(json.dumps(signer))
+    pose = bystander["pose_keypoints_2d"]
+    for j in range(0, len(pose), 3):
+        pose[j] += 300
+        pose[j + 2] *= 0.3
+    _write(tmp_path / "frame_000000_keypoints.json", {"version": 1.3, "people": [bystander, signer]})
+    rows, counts, _ = read_openpose_clip(str(tmp_path), frame_size=None)
+    assert counts.several_people == 1
+    assert rows[0, 0] == pytest.approx(signer["pose_keypoints_2d"][0])
+
+
+def test_empty_hand_list_means_not_estimated(tmp_path, real_how2sign_frame):
+    person = _person(real_how2sign_frame)
+    person["hand_left_keypoints_2d"] = []
+    _write(tmp_path / "frame_000000_keypoints.json", {"version": 1.3, "people": [person]})
+    rows, counts, _ = read_openpose_clip(str(tmp_path))
+    assert counts.no_left_hand == 1 and counts.no_right_hand == 0
+    left = OPENPOSE_134.segment("left_hand")
+    assert not rows[0, left.start:left.stop].any()
+
+
+def test_wrong_length_array_names_the_file(tmp_path, real_how2sign_frame):
+    person = _person(real_how2sign_frame)
+    person["hand_right_keypoints_2d"] = person["hand_right_keypoints_2d"][:60]
+    bad = tmp_path / "frame_000003_keypoints.json"
+    _write(bad, {"version": 1.3, "people": [person]})
+    with pytest.raises(ClipError) as err:
+        read_openpose_clip(str(tmp_path))
+    assert str(bad) in str(err.value) and "hand_right_keypoints_2d" in str(err.value) and "60" in str(err.value)
+
+
+def test_unparsable_json_names_the_file(tmp_path, real_how2sign_frame):
+    bad = tmp_path / "frame_000000_keypoints.json"
+    bad.write_bytes(real_how2sign_frame.read_bytes()[:500])
+    with pytest.raises(ClipError, match="unparsable JSON") as err:
+        read_openpose_clip(str(tmp_path))
+    assert str(bad) in str(err.value)
+
+
+def test_two_files_for_one_frame_number_is_an_error(tmp_path, real_how2sign_frame):
+    shutil.copy(real_how2sign_frame, tmp_path / "frame_000001_keypoints.json")
+    shutil.copy(real_how2sign_frame, tmp_path / "clip_000000000001_keypoints.json")
+    with pytest.raises(ClipError, match="two files claim frame 1"):
+        list_frame_files(str(tmp_path))
+
+
+def test_missing_or_empty_folder_is_a_clip_error(tmp_path):
+    with pytest.raises(ClipError, match="not found"):
+        list_frame_files(str(tmp_path / "nope"))
+    with pytest.raises(ClipError, match="no \\*_keypoints.json"):
+        list_frame_files(str(tmp_path))
+
+
+def test_face_is_skipped_but_its_absence_counted(tmp_path, real_how2sign_frame):
+    person = _person(real_how2sign_frame)
+    shutil.copy(real_how2sign_frame, tmp_path / "frame_000000_keypoints.json")
+    person["face_keypoints_2d"] = []
+    _write(tmp_path / "frame_000001_keypoints.json", {"version": 1.3, "people": [person]})
+    rows, counts, _ = read_openpose_clip(str(tmp_path))
+    assert counts.no_face == 1 and rows[0].any() and rows[1].any()
+
+
+def test_a_file_cut_off_inside_the_face_is_still_unparsable(tmp_path, real_how2sign_frame):
+    raw = real_how2sign_frame.read_bytes()
+    cut = raw.index(b'"face_keypoints_2d":[') + 60
+    (tmp_path / "frame_000000_keypoints.json").write_bytes(raw[:cut])
+    with pytest.raises(ClipError, match="unparsable JSON"):
+        read_openpose_clip(str(tmp_path))

@@ -1,0 +1,160 @@
+"""The inspect notebook in a real browser: JupyterLab + headless Chromium through playwright.
+
+Runs every cell, moves the viewer's frame slider and checks that the skeleton image is redrawn
+and that no cell errored. Works on a copy of notebooks/inspect.ipynb in a temporary server root,
+so the committed notebook is never saved with outputs. A screenshot is kept under
+outputs/browser/. Without Chromium the test skips, except under CI (env CI set), where it fails.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "outputs" / "browser"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+pytestmark = pytest.mark.slow
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def unavailable(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the browser test (.ci/run installs chromium)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """A JupyterLab server on 127.0.0.1 with its own config, data, runtime and workspace dirs."""
+    root = tmp_path / "root"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(REPO / "notebooks" / "inspect.ipynb", root / "notebooks" / "inspect.ipynb")
+    settings = tmp_path / "settings"
+    # No news or update pop-ups over the notebook.
+    notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = dict(os.environ,
+               JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               JUPYTER_DATA_DIR=str(tmp_path / "data"),  # kernelspecs still come from sys.prefix
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               IPYTHONDIR=str(tmp_path / "ipython"),
+               JUPYTER_PLATFORM_DIRS="1")
+    env.pop("SLT_NB_BATCH", None)
+    port, token = free_port(), "slt-nb-browser-test"
+    log = open(tmp_path / "jupyterlab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+         f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
+         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", f"--LabApp.user_settings_dir={settings}",
+         "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    log.flush()
+                    pytest.fail(f"JupyterLab did not start: {(tmp_path / 'jupyterlab.log').read_text()[-3000:]}")
+                time.sleep(0.3)
+        yield {"url": url, "token": token, "root": root, "log": tmp_path / "jupyterlab.log"}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def test_inspect_notebook_runs_in_jupyterlab_and_the_slider_redraws_the_skeleton(jupyterlab):
+    chromium = find_chromium()
+    if chromium is None:
+        unavailable("no Chromium found (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed")
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{jupyterlab['url']}/lab/tree/notebooks/inspect.ipynb?token={jupyterlab['token']}&reset")
+            page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", timeout=90_000)
+            # wait for the kernel to be ready before running everything
+            page.wait_for_function(
+                """() => { const w = window.jupyterapp.shell.currentWidget;
+                          return w && w.sessionContext && w.sessionContext.session &&
+                                 w.sessionContext.session.kernel &&
+                                 w.sessionContext.session.kernel.connectionStatus === 'connected' &&
+                                 w.sessionContext.session.kernel.status === 'idle'; }""", timeout=90_000)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            code_cells = page.locator(".jp-Notebook .jp-CodeCell").count()
+            page.wait_for_function(
+                """(n) => { const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
+                            return prompts.length === n && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }""",
+                arg=code_cells, timeout=240_000)
+
+            image = page.locator("img.slt-nb-skeleton")
+            image.wait_for(state="visible", timeout=30_000)
+            image.scroll_into_view_if_needed()
+            before_src = image.get_attribute("src")
+            before_png = image.screenshot()
+            assert "frame 0 of" in page.inner_text(".jp-Notebook")
+
+            handle = page.locator(".slt-nb-frame-slider .noUi-handle")
+            handle.focus()
+            for _ in range(10):
+                page.keyboard.press("ArrowRight")
+            page.wait_for_function("(src) => document.querySelector('img.slt-nb-skeleton').src !== src",
+                                   arg=before_src, timeout=30_000)
+            page.wait_for_function("() => /frame 10 of/.test(document.querySelector('.jp-Notebook').innerText)",
+                                   timeout=30_000)
+            time.sleep(0.3)
+            after_png = image.screenshot()
+            assert after_png != before_png, "the skeleton image did not change when the slider moved"
+            page.screenshot(path=str(SCREENSHOTS / "inspect-jupyterlab.png"), full_page=False)
+
+            # save the copy to read every cell's outputs exactly as the frontend holds them
+            page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+            page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+        finally:
+            browser.close()
+
+    saved = json.loads((jupyterlab["root"] / "notebooks" / "inspect.ipynb").read_text())
+    code = [c for c in saved["cells"] if c["cell_type"] == "code"]
+    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(code) for o in c["outputs"]
+              if o["output_type"] == "error"]
+    assert errors == []
+    assert all(c["execution_count"] for c in code)
+    outputs = json.dumps([c["outputs"] for c in code])
+    assert "application/vnd.jupyter.widget-view+json" in outputs  # the viewer was built, not skipped
+    assert "viewer skipped" not in outputs

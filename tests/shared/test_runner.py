@@ -1,0 +1,122 @@
+"""The batch runner: a matrix of papermill runs, one failing and one whose kernel dies, and the index."""
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from slt_nb.demo import demo_runs
+from slt_nb.runner import Run, main, matrix, run_all
+
+REPO = Path(__file__).resolve().parents[2]
+
+PROBE = '''import os
+rows = list(range(1000))
+if split == "val":
+    raise ValueError(f"{dataset}/{split}: deliberately broken split")
+if split == "die":
+    os.kill(os.getpid(), 9)  # what the out-of-memory killer does
+print("read", len(rows), "rows of", dataset, split)'''
+
+
+@pytest.fixture(scope="module")
+def probe_notebook(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("nb") / "probe.ipynb"
+    nb = new_notebook(cells=[new_code_cell('dataset = "none"\nsplit = "train"', metadata={"tags": ["parameters"]}),
+                             new_code_cell(PROBE)],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, path)
+    return path
+
+
+class TableRows(HTMLParser):
+    """Cells of each <tr> of the index page's body."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self._cell, self._in_body = [], None, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self.rows.append([])
+        elif tag == "td" and self._in_body:
+            self._cell = ""
+        elif tag == "a" and self._cell is not None:
+            self._cell += f"[{dict(attrs)['href']}]"
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self.rows[-1].append(self._cell.strip())
+            self._cell = None
+
+
+def test_matrix_takes_each_datasets_splits_from_params():
+    runs = matrix("notebooks/inspect.ipynb", ["How2Sign"], parameters={"max_clips": 5})
+    assert [r.output for r in runs] == [f"outputs/inspect/How2Sign/{s}.ipynb" for s in ("train", "val", "test")]
+    assert runs[1].parameters == {"dataset": "How2Sign", "split": "val", "max_clips": 5}
+    with pytest.raises(ValueError, match="give splits"):
+        matrix("notebooks/inspect.ipynb", ["outputs/exports/How2Sign-1024.manifest.json"])
+
+
+def test_a_failing_run_and_a_dead_kernel_are_indexed_and_the_others_still_run(probe_notebook, tmp_path):
+    runs = matrix(str(probe_notebook), ["How2Sign"], ["train", "val", "test"], output_root=tmp_path)
+    runs.append(Run(str(probe_notebook), str(tmp_path / "probe" / "How2Sign" / "die.ipynb"),
+                    {"dataset": "How2Sign", "split": "die"}, "How2Sign", "die"))
+    index = tmp_path / "index.html"
+    results = run_all(runs, index, echo=None)
+
+    assert [r.status for r in results] == ["ok", "failed", "ok", "kernel died"]
+    assert "ValueError: How2Sign/val: deliberately broken split" in results[1].error
+    assert "out of memory" in results[3].error or "too much memory" in results[3].error
+    for r in results:
+        assert Path(r.output).exists() and Path(r.html).exists()
+        assert r.seconds > 0 and r.peak_mb > 20  # a python kernel's RSS, measured without the runner's own
+    # the failing run's report is written too, with the error in it
+    failed_nb = nbformat.read(results[1].output, as_version=4)
+    assert any(o.get("ename") == "ValueError" for c in failed_nb.cells for o in c.get("outputs", []))
+    ok_nb = nbformat.read(results[2].output, as_version=4)
+    assert "read 1000 rows of How2Sign test" in "".join(o.get("text", "") for c in ok_nb.cells for o in c.get("outputs", []))
+
+    parser = TableRows()
+    parser.feed(index.read_text(encoding="utf-8"))
+    assert len(parser.rows) == 4
+    by_split = {row[2]: row for row in parser.rows}
+    assert by_split["val"][4] == "failed" and "deliberately broken split" in by_split["val"][9]
+    assert by_split["die"][4] == "kernel died"
+    assert by_split["train"][4] == by_split["test"][4] == "ok" and by_split["test"][9] == ""
+    assert '"split": "val"' not in by_split["val"][3] and 'split="val"' in by_split["val"][3]
+    for row in parser.rows:
+        assert re.fullmatch(r"\d+\.\d s", row[6]) and re.fullmatch(r"\d+ MB", row[7])
+        links = re.findall(r"\[([^\]]+)\]", row[8])
+        assert len(links) == 2 and all((tmp_path / link).exists() for link in links)
+    assert "4 runs: 1 failed, 1 kernel died, 2 ok" in index.read_text(encoding="utf-8")
+
+    # a rerun replaces its entry instead of adding one
+    run_all([runs[0]], index, echo=None)
+    records = json.loads((tmp_path / "index.json").read_text())["runs"]
+    assert sorted(r["split"] for r in records) == ["die", "test", "train", "val"]
+    train = next(r for r in records if r["split"] == "train")
+    assert train["started"] >= max(r["started"] for r in records if r["split"] != "train")
+
+
+def test_command_exit_status_is_non_zero_when_a_run_failed(probe_notebook, tmp_path, capsys):
+    status = main([str(probe_notebook), "--datasets", "How2Sign", "--splits", "val",
+                   "--output-root", str(tmp_path), "--index", str(tmp_path / "index.html")])
+    assert status == 1
+    assert "0 of 1 runs ok" in capsys.readouterr().out
+
+
+def test_demo_runs_come_from_demo_yaml_with_dataset_and_split_labels():
+    runs = demo_runs()
+    assert runs and all((REPO / r.notebook).exists() for r in runs)
+    inspect = [r for r in runs if r.notebook == "notebooks/inspect.ipynb"]
+    assert inspect and all(r.dataset and r.split for r in inspect)
