@@ -11,7 +11,8 @@ import pytest  # noqa: E402
 
 from slt_nb.export.pipeline import ExportOptions, export_split  # noqa: E402
 from slt_nb.datasets.how2sign import How2SignReader  # noqa: E402
-from slt_nb.inspection.sources import (ClipNotFound, ExportSource, ReaderSource,  # noqa: E402
+from slt_nb.errors import ClipNotFound  # noqa: E402
+from slt_nb.inspection import (ExportSource, ReaderSource,  # noqa: E402
                                WLASLPoseSource, grid_indices, hand_swap_frames, open_source, pick_clip,
                                summarise, want_viewer)
 from slt_nb.layouts import MEDIAPIPE_150, OPENPOSE_134, OPENPOSE_274  # noqa: E402

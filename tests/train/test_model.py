@@ -5,8 +5,8 @@ import torch
 
 from slt_nb.train.model import ModelConfig, SignClassifier, parameter_count
 from slt_nb.testing.sign_task import MEDIAPIPE_NPY_DIR, load_mediapipe_npy_clip, real_clips
-from slt_nb.train.data import (POSE_INPUT_DIM, Augmentation, collate_clips, normalise_to_shoulders, pose_frames,
-                               pose_points)
+from slt_nb.train.data import collate_clips
+from slt_nb.train.inputs import POSE_INPUT_DIM, Augmentation, normalise_to_shoulders, pose_frames, pose_points
 
 
 def _model(input_type="pose", pooling="cls", input_dim=POSE_INPUT_DIM, classes=7):

@@ -8,7 +8,7 @@ import torch
 
 from slt_nb.params import REPO_ROOT
 from slt_nb.testing.sign_task import write_sign_task
-from slt_nb.train.data import read_video_frames
+from slt_nb.train.inputs import read_video_frames
 from slt_nb.train.loop import (apply_overrides, evaluate, load_classifier, load_config, topk_correct, train,
                              training_data, warmup_cosine, make_loader)
 
