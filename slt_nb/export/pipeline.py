@@ -4,15 +4,20 @@ Data flow: a dataset reader turns a split's annotations into `ExportItem`s (one 
 with the one or more samples it yields) and `Skipped` rows, from the annotation files alone.
 `plan_parts` cuts the items, in annotation order, into parts of at most `chunk_size` samples.
 `export_shard` writes the parts `k, k+n, k+2n, ...` of that plan: it reads each clip once,
-writes each of its samples, and returns a manifest fragment. `export_split` runs the shards
-(in worker processes or inline) and merges the fragments. Because the plan does not depend on
-what reading finds, the parts are identical whatever the number of workers.
+writes each of its samples, and returns a manifest fragment. `export_split` makes every part
+a task (`export_part`: `export_shard` for that one part, plus a resume record) for the engine
+(`slt_nb.engine`: inline, a local Dask cluster or one given by address), merges the fragments
+in part order and publishes parts and manifest together (`slt_nb.journal`). Because the plan
+does not depend on what reading finds, the parts are identical whatever the number of workers.
+
+Parts are the unit of scheduling: `chunk_size` samples (default 100, about 20k frames of
+How2Sign) is a few seconds of work, so a split has hundreds of tasks to balance over workers
+and a killed run loses at most one part per worker.
 """
 from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,7 +26,9 @@ from typing import Callable
 from slt_nb import __version__
 from slt_nb.atomic import atomic_write_text
 from slt_nb.datasets.base import DatasetReader, ExportItem, Skipped, SplitPlan
+from slt_nb.engine import Engine, TaskOutcome, is_machine_error
 from slt_nb.errors import ClipError
+from slt_nb.journal import OutputLock, Staging, content_key, explain_write_error, write_record
 from slt_nb.formats.manifest import manifest_path, read_manifest
 from slt_nb.formats.pami import PART_INDEX, PartWriter, part_name
 
@@ -61,27 +68,32 @@ def export_shard(
     options: ExportOptions,
     plan: SplitPlan | None = None,
     on_part: Callable[[dict], None] | None = None,
+    parts: dict[int, list[ExportItem]] | None = None,
+    directory: str | None = None,
 ) -> dict:
     """Export shard `shard` of `shards` of one split: the parts whose number % shards == shard.
 
     A pure unit of work: its inputs are the reader's configuration and these arguments, its
     outputs its own part files and the manifest fragment it returns. Any engine (a process
     pool, a cluster scheduler) can run the shards and merge the fragments with `merge_fragments`.
+    `parts` ({part number: its items}, from `plan_parts`) names the parts to write instead, so a
+    task can carry just its own clips; `directory` is where the files go (default output_dir).
     """
     if not 0 <= shard < shards:
         raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
     plan = plan or reader.plan(split)
+    if parts is None:
+        parts = dict(enumerate(plan_parts(plan.items, options.chunk_size)))
     if reader.layout.width > options.feature_size:
         raise ValueError(
             f"{reader.dataset}: layout {reader.layout.name} has {reader.layout.width} features, "
             f"more than feature_size {options.feature_size}"
         )
-    out = Path(options.output_dir)
+    out = Path(directory or options.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    fragment = {"parts": [], "skipped": [], "notes": [], "counts": {}, "clip_frames": {},
-                "rows_exported": 0, "reads": 0}
+    fragment = _empty_fragment()
     counts = fragment["counts"]
-    for index, items in enumerate(plan_parts(plan.items, options.chunk_size)):
+    for index, items in sorted(parts.items()):
         if index % shards != shard:
             continue
         path = out / part_name(reader.dataset, split, index, options.feature_size, reader.variant)
@@ -121,8 +133,7 @@ def export_shard(
 
 def merge_fragments(fragments: list[dict]) -> dict:
     """Combine shard fragments into one split entry, parts in part order."""
-    merged = {"parts": [], "skipped": [], "notes": [], "counts": {}, "clip_frames": {},
-              "rows_exported": 0, "reads": 0}
+    merged = _empty_fragment()
     for frag in fragments:
         merged["parts"].extend(frag["parts"])
         merged["skipped"].extend(frag["skipped"])
@@ -137,9 +148,33 @@ def merge_fragments(fragments: list[dict]) -> dict:
     return merged
 
 
-def _run_shard(args):
-    reader, split, shard, shards, options, plan = args
-    return export_shard(reader, split, shard, shards, options, plan)
+def part_key(reader: DatasetReader, split: str, options: ExportOptions, index: int, items: list[ExportItem]) -> str:
+    """Everything that decides a part's bytes: reader settings, options, and its clips and samples.
+
+    A resumed run keeps a staged part only if its record carries the same key, so changing
+    chunk_size, feature_size, the reader's settings or the annotations redoes the parts affected.
+    """
+    clips = [(item.clip, item.samples, item.rows, str(item.locator), item.signer) for item in items]
+    return content_key(__version__, reader.describe(), split, options.feature_size, options.compresslevel,
+                       index, clips)
+
+
+def export_part(reader: DatasetReader, split: str, index: int, items: list[ExportItem], options: ExportOptions,
+                plan: SplitPlan, staging_dir: str, key: str) -> dict:
+    """The task an engine runs: write part `index` into the staging folder, then its record.
+
+    The record (written after the part, atomically) holds the part's sha256 and its manifest
+    fragment, so a resumed run can take the part as finished without reading a clip again.
+    """
+    fragment = export_shard(reader, split, 0, 1, options, plan, parts={index: items}, directory=staging_dir)
+    part = fragment["parts"][0]
+    write_record(Path(staging_dir) / f"{part['file']}.record.json",
+                 {"key": key, "bytes": part["bytes"], "sha256": part["sha256"], "fragment": fragment})
+    return fragment
+
+
+def _empty_fragment() -> dict:
+    return {"parts": [], "skipped": [], "notes": [], "counts": {}, "clip_frames": {}, "rows_exported": 0, "reads": 0}
 
 
 def export_split(
@@ -148,55 +183,113 @@ def export_split(
     options: ExportOptions,
     workers: int = 1,
     on_part: Callable[[dict], None] | None = None,
+    *,
+    scheduler: str | None = None,
+    memory_limit_gb: float | None = None,
+    retries: int = 2,
+    resume: bool = True,
+    progress: bool = False,
+    engine: Engine | None = None,
 ) -> dict:
-    """Export one split and return its manifest entry (also merged into the manifest file)."""
+    """Export one split and return its manifest entry (also merged into the manifest file).
+
+    Parts are tasks for an `Engine` (inline for workers=1, else Dask), written into a hidden
+    staging folder with a record each; at the end all parts and the manifest are published
+    together. With `resume`, parts a killed run finished (record, key and file agree) are kept.
+    One run at a time per output folder (`OutputLock`). A part whose task fails for good (after
+    `retries`, or a worker killed for memory) has its rows listed as skipped with the reason; a
+    full disk or a refused write stops the run and leaves the previous export as it was.
+    """
     started = time.perf_counter()
     plan = reader.plan(split)
-    if workers <= 1:
-        fragments = [export_shard(reader, split, 0, 1, options, plan, on_part)]
-    else:
-        # Shard i of n takes parts i, i+n, ...; interleaving keeps the workers evenly loaded.
-        jobs = [(reader, split, k, workers, options, plan) for k in range(workers)]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            fragments = []
-            for fragment in pool.map(_run_shard, jobs):
-                fragments.append(fragment)
-                if on_part is not None:
-                    for part in fragment["parts"]:
-                        on_part(part)
-    entry = merge_fragments(fragments)
-    planned_skips = [asdict(s) for s in plan.skipped]
-    entry["skipped"] = sorted(planned_skips + entry["skipped"], key=lambda s: s["row"])
-    entry.update(
-        annotation_file=plan.annotation_file,
-        annotation_rows=plan.annotation_rows,
-        rows_skipped=len(entry["skipped"]),
-        samples=sum(p["samples"] for p in entry["parts"]),
-        frames=sum(p["frames"] for p in entry["parts"]),
-        seconds=round(time.perf_counter() - started, 3),
-        workers=workers,
-    )
-    if entry["rows_exported"] + entry["rows_skipped"] != entry["annotation_rows"]:
-        raise RuntimeError(
-            f"{reader.dataset}/{split}: {entry['rows_exported']} exported + {entry['rows_skipped']} "
-            f"skipped != {entry['annotation_rows']} annotation rows; a row was lost"
+    if reader.layout.width > options.feature_size:
+        raise ValueError(
+            f"{reader.dataset}: layout {reader.layout.name} has {reader.layout.width} features, "
+            f"more than feature_size {options.feature_size}"
         )
-    _remove_stale_parts(reader, split, options, len(entry["parts"]))
-    write_manifest(reader, split, entry, options)
+    parts = plan_parts(plan.items, options.chunk_size)
+    names = [part_name(reader.dataset, split, i, options.feature_size, reader.variant) for i in range(len(parts))]
+    keys = [part_key(reader, split, options, i, items) for i, items in enumerate(parts)]
+    # Tasks carry their own clips, not the whole plan: a small plan stands in for the annotations.
+    task_plan = SplitPlan(plan.split, plan.annotation_file, plan.annotation_rows, [], [])
+    out = Path(options.output_dir)
+    with OutputLock(out, f"export {reader.dataset} {split} -> {out}"):
+        staging = Staging(out, f"{Path(names[0]).name.rsplit('.part', 1)[0]}")
+        staging.prepare(resume)
+        fragments: dict[int, dict] = {}
+        for i, name in enumerate(names):
+            record = staging.finished(name, keys[i]) if resume else None
+            if record is not None:
+                fragment = record["fragment"]
+                fragment["reads"] = 0  # read by the run that wrote it, not by this one
+                fragments[i] = fragment
+        resumed = sorted(fragments)
+        failed: dict[int, str] = {}
+
+        def done(outcome: TaskOutcome) -> None:
+            index = int(outcome.key.rsplit("part", 1)[1])
+            if outcome.ok:
+                fragments[index] = outcome.result
+                if on_part is not None:
+                    on_part(outcome.result["parts"][0])
+            else:
+                failed[index] = outcome.error
+
+        todo = [(f"{split} part{i}", (reader, split, i, parts[i], options, task_plan, str(staging.dir), keys[i]))
+                for i in range(len(parts)) if i not in fragments]
+        runner = engine or Engine(workers, scheduler, memory_limit_gb, retries, progress,
+                                  label=f"{reader.dataset} {split} parts")
+        try:
+            if engine is not None:
+                runner.run(export_part, todo, done, stop_on=is_machine_error)
+            else:
+                with runner:
+                    runner.run(export_part, todo, done, stop_on=is_machine_error)
+        except OSError as exc:
+            finished = [f["parts"][0]["bytes"] for f in fragments.values() if f["parts"]]
+            average = sum(finished) / len(finished) if finished else None
+            needed = int(average * (len(parts) - len(finished))) if average else None
+            raise explain_write_error(exc, Path(exc.filename or staging.dir), needed) from exc
+
+        entry = merge_fragments([fragments[i] for i in sorted(fragments)])
+        failed_rows = []
+        for index, reason in sorted(failed.items()):
+            failed_rows += [asdict(Skipped(row, item.clip, f"part {index} not written: {reason}", plan.annotation_file))
+                            for item in parts[index] for row in item.rows]
+        planned_skips = [asdict(s) for s in plan.skipped]
+        entry["skipped"] = sorted(planned_skips + entry["skipped"] + failed_rows, key=lambda s: s["row"])
+        entry.update(
+            annotation_file=plan.annotation_file,
+            annotation_rows=plan.annotation_rows,
+            rows_skipped=len(entry["skipped"]),
+            samples=sum(p["samples"] for p in entry["parts"]),
+            frames=sum(p["frames"] for p in entry["parts"]),
+            seconds=round(time.perf_counter() - started, 3),
+            workers=workers,
+            engine=runner.describe(),
+            resumed_parts=len(resumed),
+            failed_parts=[{"index": i, "file": names[i], "reason": r} for i, r in sorted(failed.items())],
+        )
+        if entry["rows_exported"] + entry["rows_skipped"] != entry["annotation_rows"]:
+            raise RuntimeError(
+                f"{reader.dataset}/{split}: {entry['rows_exported']} exported + {entry['rows_skipped']} "
+                f"skipped != {entry['annotation_rows']} annotation rows; a row was lost"
+            )
+        written = [p["file"] for p in entry["parts"]]
+        path, text = manifest_with(reader, split, entry, options)
+        staging.publish(written, _parts_to_remove(reader, split, options, set(written)), path, text)
     return entry
 
 
-def _remove_stale_parts(reader: DatasetReader, split: str, options: ExportOptions, count: int) -> None:
-    """Delete parts of an earlier, larger export of this split, so a glob finds only this run's."""
+def _parts_to_remove(reader: DatasetReader, split: str, options: ExportOptions, keep: set[str]) -> list[str]:
+    """Parts of an earlier export of this split that this one does not have, so a glob finds only this run's."""
     stem = part_name(reader.dataset, split, 0, options.feature_size, reader.variant)[: -len("0")]
-    for path in Path(options.output_dir).glob(f"{Path(stem).name}*"):
-        m = PART_INDEX.search(path.name)
-        if m and int(m.group(1)) >= count:
-            path.unlink()
+    return sorted(p.name for p in Path(options.output_dir).glob(f"{Path(stem).name}*")
+                  if PART_INDEX.search(p.name) and p.name not in keep)
 
 
-def write_manifest(reader: DatasetReader, split: str, entry: dict, options: ExportOptions) -> Path:
-    """Merge one split's entry into the export's manifest (other splits are kept)."""
+def manifest_with(reader: DatasetReader, split: str, entry: dict, options: ExportOptions) -> tuple[Path, str]:
+    """The export's manifest path and its text with this split's entry merged in (other splits kept)."""
     path = manifest_path(options.output_dir, reader.dataset, options.feature_size, reader.variant)
     manifest = read_manifest(path) if path.exists() else {"splits": {}}
     manifest.update(
@@ -210,5 +303,11 @@ def write_manifest(reader: DatasetReader, split: str, entry: dict, options: Expo
         layout=reader.layout.to_manifest(options.feature_size),
     )
     manifest["splits"][split] = entry
-    atomic_write_text(path, json.dumps(manifest, indent=1, ensure_ascii=False))
+    return path, json.dumps(manifest, indent=1, ensure_ascii=False)
+
+
+def write_manifest(reader: DatasetReader, split: str, entry: dict, options: ExportOptions) -> Path:
+    """Merge one split's entry into the export's manifest (other splits are kept)."""
+    path, text = manifest_with(reader, split, entry, options)
+    atomic_write_text(path, text)
     return path

@@ -145,9 +145,15 @@ class PartWriter:
                 except BaseException as exc:  # surfaced to the caller by _put/close
                     self._error = exc
 
+    def _failure(self) -> OSError:
+        err = self._error
+        code = err.errno if isinstance(err, OSError) else None
+        # errno kept, so a caller can tell a full disk (stop the run) from a bad sample
+        return OSError(code, f"writing the part failed: {getattr(err, 'strerror', None) or err}", self.path)
+
     def _put(self, blob: bytes | None) -> None:
         if self._error is not None:
-            raise OSError(f"{self._tmp}: writing the part failed: {self._error}") from self._error
+            raise self._failure() from self._error
         self._pending.put(blob)
 
     def _finish_thread(self) -> None:
@@ -196,12 +202,17 @@ class PartWriter:
         self._finish_thread()
         if self._error is not None:
             self.abort()
-            raise OSError(f"{self._tmp}: writing the part failed: {self._error}") from self._error
-        self._gz.close()
-        self._raw.flush()
-        os.fsync(self._raw.fileno())
-        self._raw.close()
-        os.replace(self._tmp, self.path)
+            raise self._failure() from self._error
+        try:
+            self._gz.close()
+            self._raw.flush()
+            os.fsync(self._raw.fileno())
+            self._raw.close()
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            self._error = exc
+            self.abort()
+            raise self._failure() from exc
         self.info = PartInfo(self.path, self.samples, self.frames, self._hashing.size,
                              self._hashing.sha256.hexdigest())
         return self.info

@@ -1,0 +1,256 @@
+"""The one engine that runs an export's parts and an extraction's video batches: inline or on Dask.
+
+A run is a list of independent tasks (a pure function and its arguments, each returning a
+result the caller merges). `Engine` runs them:
+
+- `workers=1` and no `scheduler`: inline, in this process, one after the other. Small runs stay
+  quick (no cluster to start) and a debugger or profiler sees everything.
+- `workers=N`: a Dask `LocalCluster` of N single-threaded worker processes on this machine, each
+  with `memory_limit_gb` of memory.
+- `scheduler="tcp://host:8786"`: an existing Dask cluster, by address. The same code path as the
+  local cluster; inputs and outputs must be on a filesystem every worker sees at the same path.
+
+A task that raises is retried (`retries`, default 2) and then reported as failed with its key
+(the part or batch it was); the other tasks go on. A task whose worker process dies (killed by
+the nanny for going over its memory limit, or a crash in native code) is reported as that.
+Worker processes of a local cluster end when this process ends, even by `kill -9` (Dask's
+worker processes watch their parent).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from slt_nb.errors import ParameterError
+
+
+@dataclass
+class TaskOutcome:
+    key: str
+    result: Any = None
+    error: str | None = None  # why the task failed for good (after its retries)
+    exception: BaseException | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class EngineSettings:
+    """The run parameters shared by the export and extraction notebooks."""
+
+    workers: int = 1
+    scheduler: str | None = None
+    memory_limit_gb: float | None = None
+    retries: int = 2
+    progress: bool = False
+
+    @classmethod
+    def from_params(cls, params: dict, progress: bool = False) -> "EngineSettings":
+        workers = params.get("workers") or 1
+        try:
+            workers = int(workers)
+        except (TypeError, ValueError):
+            raise ParameterError(f"workers must be a whole number of worker processes, got {workers!r}") from None
+        if workers < 1:
+            raise ParameterError(f"workers must be at least 1, got {workers}")
+        scheduler = params.get("scheduler") or None
+        if scheduler is not None and not isinstance(scheduler, str):
+            raise ParameterError(f"scheduler must be an address such as 'tcp://host:8786', got {scheduler!r}")
+        limit = params.get("memory_limit_gb")
+        retries = params.get("retries")
+        return cls(workers, scheduler, float(limit) if limit else None,
+                   2 if retries is None else int(retries), progress)
+
+
+def _limit_worker_threads() -> None:
+    # One core's worth of work per worker: without this torch (and OpenCV) start a thread per core
+    # in every worker process and they fight over the same cores.
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+class Engine:
+    """Run independent tasks inline or on a Dask cluster; see the module docstring."""
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None, memory_limit_gb: float | None = None,
+                 retries: int = 2, progress: bool = False, label: str = "tasks"):
+        self.workers = max(1, int(workers or 1))
+        self.scheduler = scheduler or None
+        self.memory_limit_gb = memory_limit_gb
+        self.retries = max(0, int(retries))
+        self.progress = progress
+        self.label = label
+        self.client = None
+        self._cluster = None
+
+    @classmethod
+    def from_settings(cls, settings: EngineSettings, label: str = "tasks") -> "Engine":
+        return cls(settings.workers, settings.scheduler, settings.memory_limit_gb, settings.retries,
+                   settings.progress, label)
+
+    @property
+    def distributed(self) -> bool:
+        return self.scheduler is not None or self.workers > 1
+
+    @property
+    def dashboard_link(self) -> str | None:
+        if self.client is None:
+            return None
+        try:
+            return self.client.dashboard_link
+        except Exception:  # no dashboard (bokeh not installed): the run itself does not need one
+            return None
+
+    def describe(self) -> str:
+        if self.scheduler:
+            return f"Dask cluster at {self.scheduler}"
+        if self.workers > 1:
+            limit = f", {self.memory_limit_gb} GB each" if self.memory_limit_gb else ""
+            return f"local Dask cluster of {self.workers} single-threaded worker processes{limit}"
+        return "in this process"
+
+    def __enter__(self) -> "Engine":
+        if not self.distributed:
+            return self
+        import dask
+        from distributed import Client, LocalCluster
+
+        # A worker that dies while running a task (memory, native crash) is replaced and the task
+        # tried again this many times before it is reported; the same budget as for exceptions.
+        dask.config.set({"distributed.scheduler.allowed-failures": self.retries})
+        if self.scheduler:
+            self.client = Client(self.scheduler, set_as_default=False)
+        else:
+            limit = f"{self.memory_limit_gb}GB" if self.memory_limit_gb else "auto"
+            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                         memory_limit=limit, dashboard_address=":0",
+                                         silence_logs=40)
+            self.client = Client(self._cluster, set_as_default=False)
+        self.client.run(_limit_worker_threads)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def _bar(self, total: int):
+        if not self.progress or total == 0:
+            return None
+        from tqdm import tqdm
+
+        # Plain text on stdout: readable in a terminal, a notebook and a papermill log alike.
+        return tqdm(total=total, desc=self.label, file=sys.stdout, ascii=True, mininterval=1.0,
+                    dynamic_ncols=False, ncols=90)
+
+    def run(self, fn: Callable, tasks: Iterable[tuple[str, tuple]],
+            on_done: Callable[[TaskOutcome], None] | None = None,
+            stop_on: Callable[[BaseException], bool] | None = None) -> list[TaskOutcome]:
+        """Run fn(*args) for every (key, args); outcomes in completion order.
+
+        `stop_on(exception)` true for a failure means the whole run must stop (a full disk): the
+        tasks not yet finished are cancelled and the exception is raised.
+        """
+        tasks = list(tasks)
+        bar = self._bar(len(tasks))
+        outcomes: list[TaskOutcome] = []
+        try:
+            source = self._run_distributed(fn, tasks) if self.distributed else self._run_inline(fn, tasks)
+            for outcome in source:
+                outcomes.append(outcome)
+                if bar is not None:
+                    bar.update(1)
+                if not outcome.ok and stop_on is not None and outcome.exception is not None \
+                        and stop_on(outcome.exception):
+                    raise outcome.exception
+                if on_done is not None:
+                    on_done(outcome)
+        finally:
+            if bar is not None:
+                bar.close()
+        return outcomes
+
+    def _run_inline(self, fn, tasks):
+        for key, args in tasks:
+            started = time.perf_counter()
+            for attempt in range(self.retries + 1):
+                try:
+                    result = fn(*args)
+                except Exception as exc:
+                    if attempt == self.retries or _is_machine_error(exc):
+                        yield TaskOutcome(key, error=f"{key}: {type(exc).__name__}: {exc}", exception=exc,
+                                          seconds=time.perf_counter() - started)
+                        break
+                else:
+                    yield TaskOutcome(key, result=result, seconds=time.perf_counter() - started)
+                    break
+
+    def _run_distributed(self, fn, tasks):
+        from distributed import as_completed
+
+        started = time.perf_counter()
+        futures = {}
+        for key, args in tasks:
+            # pure=False: a rerun of the same part is real work, never a cached result
+            future = self.client.submit(fn, *args, key=f"{key}-{os.getpid()}-{time.time_ns()}", pure=False,
+                                        retries=self.retries)
+            futures[future] = key
+        try:
+            for future in as_completed(list(futures), loop=self.client.loop):
+                key = futures[future]
+                seconds = time.perf_counter() - started
+                if future.status == "finished":
+                    yield TaskOutcome(key, result=future.result(), seconds=seconds)
+                    continue
+                exc = future.exception()
+                yield TaskOutcome(key, error=self._explain(key, exc), exception=exc, seconds=seconds)
+        finally:
+            for future in futures:
+                if not future.done():
+                    future.cancel()
+
+    def _explain(self, key: str, exc: BaseException) -> str:
+        from distributed.scheduler import KilledWorker
+
+        if not isinstance(exc, KilledWorker):
+            return f"{key}: {type(exc).__name__}: {exc}"
+        limit = f"{self.memory_limit_gb} GB" if self.memory_limit_gb else "the worker's memory limit"
+        if self._memory_kills():
+            return (f"{key}: worker killed for memory: it went over {limit} while running this task "
+                    f"({self.retries + 1} tries); give workers more memory_limit_gb or make chunk_size smaller")
+        return (f"{key}: the worker process died while running this task ({self.retries + 1} tries; "
+                f"a crash in native code, or killed for memory above {limit})")
+
+    def _memory_kills(self) -> bool:
+        """Whether a nanny of this cluster restarted its worker for memory."""
+        try:
+            logs = self.client.get_worker_logs(nanny=True)
+        except Exception:
+            return False
+        return any("memory" in message.lower() and ("restart" in message.lower() or "terminat" in message.lower())
+                   for lines in logs.values() for _, message in lines)
+
+
+_MACHINE_ERRNOS = {28, 13, 30, 122}  # ENOSPC, EACCES, EROFS, EDQUOT
+
+
+def _is_machine_error(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _MACHINE_ERRNOS
+
+
+def is_machine_error(exc: BaseException) -> bool:
+    """A full disk, a read-only or forbidden folder: retrying or going on cannot help."""
+    return _is_machine_error(exc)

@@ -1,0 +1,245 @@
+"""What makes a run into an output folder safe to kill, resume and run twice at once.
+
+- `OutputLock`: one run per output folder. A second run fails at once with a message naming
+  the holder (pid, host, start time, what it runs); a lock left by a process that no longer
+  exists on this host is stale and taken over.
+- Work records: every finished unit of work (an export part, an extracted video) leaves a small
+  JSON record beside its file, written atomically after the file, with the file's sha256 and a
+  key of everything that decided its content. A resumed run skips work whose record, key and
+  file agree, and redoes the rest.
+- `Staging` + `publish`: an export writes its parts into a hidden staging folder and moves them
+  to their final names together with the manifest at the end. The moves are first written down
+  (a publish journal), so a run killed while publishing is finished by the next run before it
+  does anything else: readers see the old export or the new one, never a manifest pointing at
+  a mix (apart from the few milliseconds the renames take).
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+from slt_nb.atomic import atomic_write_text, remove_stale_temps
+from slt_nb.errors import SltNbError
+
+LOCK_NAME = ".slt_nb.lock"
+
+
+class OutputLocked(SltNbError, RuntimeError):
+    """Another run is writing into the same output folder."""
+
+
+class OutputWriteError(SltNbError, OSError):
+    """The machine refused a write (full disk, no permission): the message names the path and the space needed."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_held: dict[str, int] = {}  # lock path -> nesting depth in this process
+
+
+class OutputLock:
+    """An exclusive lock file in an output folder (`.slt_nb.lock`), reentrant within a process."""
+
+    def __init__(self, folder: str | os.PathLike, purpose: str = ""):
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_NAME
+        self.purpose = purpose or " ".join(sys.argv[:3])
+
+    def holder(self) -> dict | None:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def acquire(self) -> "OutputLock":
+        key = str(self.path.resolve())
+        if _held.get(key):
+            _held[key] += 1
+            return self
+        self.folder.mkdir(parents=True, exist_ok=True)
+        me = {"pid": os.getpid(), "host": socket.gethostname(),
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "purpose": self.purpose}
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                other = self.holder()
+                if other is None:
+                    # Being written this instant, or left empty by a crash between create and write.
+                    time.sleep(0.05)
+                    other = self.holder() or {}
+                stale = other.get("host") == me["host"] and not _alive(int(other.get("pid", -1)))
+                if other and not stale:
+                    raise OutputLocked(
+                        f"{self.folder} is in use by another run: pid {other.get('pid')} on host "
+                        f"{other.get('host')}, started {other.get('started')} ({other.get('purpose')}). "
+                        f"Wait for it to finish; if that process no longer exists, delete {self.path}."
+                    ) from None
+                # A dead holder on this host (or an unreadable lock): move it aside, then try again.
+                aside = self.path.with_name(f"{LOCK_NAME}.stale-{os.getpid()}")
+                try:
+                    os.replace(self.path, aside)
+                    aside.unlink()
+                except FileNotFoundError:
+                    pass
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(me, f)
+                f.flush()
+                os.fsync(f.fileno())
+            _held[key] = 1
+            return self
+        raise OutputLocked(f"{self.path}: could not take the lock (other runs keep taking it)")
+
+    def release(self) -> None:
+        key = str(self.path.resolve())
+        depth = _held.get(key, 0)
+        if depth > 1:
+            _held[key] = depth - 1
+            return
+        _held.pop(key, None)
+        holder = self.holder()
+        if holder and holder.get("pid") == os.getpid():
+            self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> "OutputLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# --- work records ------------------------------------------------------------------------------
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def content_key(*parts) -> str:
+    """A short stable digest of JSON-serialisable parts: what decided a file's content."""
+    text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def write_record(path: str | os.PathLike, record: dict) -> None:
+    atomic_write_text(path, json.dumps(record, ensure_ascii=False, sort_keys=True))
+
+
+def read_record(path: str | os.PathLike) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def record_holds(record: dict | None, key: str, file: str | os.PathLike) -> bool:
+    """The record is for this key and the file on disk is the one it describes (size and sha256)."""
+    if not record or record.get("key") != key:
+        return False
+    file = Path(file)
+    try:
+        if file.stat().st_size != record.get("bytes"):
+            return False
+    except FileNotFoundError:
+        return False
+    return file_sha256(file) == record.get("sha256")
+
+
+# --- staging and publishing ----------------------------------------------------------------------
+
+PUBLISH_JOURNAL = "publish.json"
+
+
+class Staging:
+    """A hidden folder inside the output folder where one split's parts are written before publishing."""
+
+    def __init__(self, output_dir: str | os.PathLike, name: str):
+        self.output_dir = Path(output_dir)
+        self.dir = self.output_dir / f".{name}.staging"
+
+    def prepare(self, resume: bool) -> None:
+        """Finish an interrupted publish, drop dead runs' temp files, and start over unless resuming."""
+        finish_publish(self.dir)
+        remove_stale_temps(self.output_dir)
+        if not resume and self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.dir)
+
+    def record_path(self, file_name: str) -> Path:
+        return self.dir / f"{file_name}.record.json"
+
+    def finished(self, file_name: str, key: str) -> dict | None:
+        """The record of a staged file that a resumed run can keep, or None to redo it."""
+        record = read_record(self.record_path(file_name))
+        return record if record_holds(record, key, self.dir / file_name) else None
+
+    def publish(self, files: list[str], remove: list[str], manifest_path: Path, manifest_text: str) -> None:
+        """Move the staged files into the output folder, remove `remove`, write the manifest, clean up."""
+        plan = {"files": files, "remove": remove, "manifest": manifest_path.name, "manifest_text": manifest_text}
+        write_record(self.dir / PUBLISH_JOURNAL, plan)
+        finish_publish(self.dir)
+
+
+def finish_publish(staging_dir: Path) -> None:
+    """Carry out a written publish journal (again, if a run was killed halfway); no-op without one."""
+    journal = read_record(staging_dir / PUBLISH_JOURNAL)
+    if journal is None:
+        return
+    out = staging_dir.parent
+    for name in journal["files"]:
+        staged = staging_dir / name
+        if staged.exists():  # already moved by the interrupted run otherwise
+            _checked(os.replace, staged, out / name)
+    for name in journal["remove"]:
+        (out / name).unlink(missing_ok=True)
+    _checked(atomic_write_text, out / journal["manifest"], journal["manifest_text"])
+    shutil.rmtree(staging_dir, ignore_errors=True)
+
+
+def _checked(write, path, *args):
+    try:
+        return write(path, *args)
+    except OSError as exc:
+        raise explain_write_error(exc, Path(args[0]) if write is os.replace else Path(path)) from exc
+
+
+def explain_write_error(exc: OSError, path: Path, needed_bytes: int | None = None) -> OSError:
+    """An OSError turned into a message naming the path, what the disk has and what is needed."""
+    if isinstance(exc, OutputWriteError):
+        return exc
+    folder = path if path.is_dir() else path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+        free_text = f"{free / 1e6:.1f} MB free on that filesystem"
+    except OSError:
+        free_text = "free space unknown"
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        need = f"; about {needed_bytes / 1e6:.1f} MB more are needed" if needed_bytes else ""
+        text = f"{path}: no space left on the device ({free_text}{need}). Free some space and run again (resume keeps finished work)."
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        text = f"{path}: permission denied writing there ({exc.strerror}). Choose an output_dir you can write to."
+    else:
+        text = f"{path}: writing failed: {exc.strerror or exc} ({free_text})"
+    return OutputWriteError(exc.errno, text)
