@@ -14,16 +14,16 @@ video file; a rerun finds the finished ones (same settings) and does only the re
 from __future__ import annotations
 
 import json
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from slt_nb.atomic import atomic_write_text
+from slt_nb.atomic import atomic_write_text, remove_stale_temps
+from slt_nb.engine import Engine, EngineSettings, TaskOutcome, is_machine_error
+from slt_nb.journal import OutputLock, content_key, explain_write_error, file_sha256, read_record, record_holds, write_record
 from slt_nb.formats.extraction import INDEX_COLUMNS, SKIPPED_COLUMNS, save_npz
 from slt_nb.extract.holistic import POSE_KEYS, POSE_PARTS, check_holistic_mode, check_model_complexity
 from slt_nb.formats.video import VideoError
@@ -106,17 +106,6 @@ def _state(settings: ExtractionSettings) -> dict:
     return _worker_state
 
 
-def _init_worker() -> None:
-    # Each worker process gets one core's worth of work; without this torch starts a thread per
-    # core in every worker and they fight over the same cores.
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
-
-
 def extract_video(job: VideoJob, settings: ExtractionSettings, output_dir: str | Path) -> dict:
     """Extract one video, write its file, return a stats row. Raises VideoError if unreadable."""
     started = time.perf_counter()
@@ -151,8 +140,48 @@ def _extract_or_reason(args) -> tuple[dict | None, str | None]:
         return extract_video(job, settings, output_dir), None
     except VideoError as exc:
         return None, f"unreadable video: {exc}"
+    except OSError as exc:
+        if is_machine_error(exc):  # a full disk fails every video after it too: stop the run
+            raise
+        return None, f"extraction failed: {job.path}: {type(exc).__name__}: {exc}"
     except Exception as exc:  # one bad video must not end the run; the reason is kept
         return None, f"extraction failed: {job.path}: {type(exc).__name__}: {exc}"
+
+
+def video_key(job: VideoJob, settings: ExtractionSettings) -> str:
+    """What decides a video's output file: the settings that change values, and which frames of which file."""
+    return content_key(settings.identity(), job.video.video_id, job.video.split, str(job.path),
+                       job.frame_start, job.frame_end)
+
+
+def record_path(output_dir: str | Path, split: str, video_id: str) -> Path:
+    """The resume record beside a video's file (hidden, so no `*.npz` glob finds it)."""
+    return Path(output_dir) / split / f".{video_id}.npz.record.json"
+
+
+def extract_batch(jobs: list[VideoJob], settings: ExtractionSettings, output_dir: str) -> list[tuple[str, dict | None, str | None]]:
+    """The task an engine runs: extract a batch of videos, each followed by its resume record.
+
+    Returns (video_id, stats row or None, reason or None) per video; a bad video is a reason,
+    not an exception, so it never costs the rest of the batch.
+    """
+    results = []
+    for job in jobs:
+        row, reason = _extract_or_reason((job, settings, output_dir))
+        if row is not None:
+            path = output_path(output_dir, job.video.split, job.video.video_id)
+            write_record(record_path(output_dir, job.video.split, job.video.video_id),
+                         {"key": video_key(job, settings), "bytes": path.stat().st_size,
+                          "sha256": file_sha256(path), "row": row})
+        results.append((job.video.video_id, row, reason))
+    return results
+
+
+def video_batches(jobs: list, workers: int, per_batch: int | None = None) -> list[list]:
+    """Cut the videos into batches: a few per worker at least, so the last ones finish together."""
+    if per_batch is None:
+        per_batch = max(1, min(16, len(jobs) // max(1, workers * 4)))
+    return [jobs[i:i + per_batch] for i in range(0, len(jobs), per_batch)]
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -198,14 +227,19 @@ def run_extraction(kind: str, json_path, video_dir, output_dir, class_list=None,
                    nslt_json=None, video_layout: str = "trimmed", embed_dim: int = 128,
                    weights=None, seed: int = 0, batch_size: int = 32, holistic_mode: str = "tracking",
                    model_complexity: int = 1, overwrite: bool = False,
-                   progress: Callable[[int, int, dict], None] | None = None, monitor=None) -> ExtractionReport:
+                   progress: Callable[[int, int, dict], None] | None = None, monitor=None,
+                   scheduler: str | None = None, memory_limit_gb: float | None = None, retries: int = 2,
+                   resume: bool = True, batch_videos: int | None = None,
+                   show_progress: bool = False) -> ExtractionReport:
     """Extract poses (kind="poses") or CNN frame embeddings (kind="features") for WLASL videos.
 
     Videos listed but missing, unreadable or failing are listed in skipped.csv with the reason;
-    the others are extracted. Finished files from an earlier run with the same settings are kept.
+    the others are extracted. Batches of videos are tasks for the engine (`slt_nb.engine`:
+    inline for workers=1, a local Dask cluster of `workers` processes, or the cluster at
+    `scheduler`); the model is built once per worker process. Every finished video leaves a
+    record with its file's sha256; with `resume` (and not `overwrite`) a video whose record and
+    file agree is kept. One run at a time per output folder.
     """
-    import pandas as pd
-
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if num_frames is None or int(num_frames) < 1:
@@ -225,13 +259,32 @@ def run_extraction(kind: str, json_path, video_dir, output_dir, class_list=None,
     listing = read_wlasl(json_path, class_list, split, nslt_json, max_videos)
     jobs, missing = locate_videos(listing.videos, video_dir, video_layout)
     output_dir.mkdir(parents=True, exist_ok=True)
+    lock = OutputLock(output_dir, f"extract {kind} -> {output_dir}").acquire()
+    try:
+        return _run_locked(kind, settings, listing, jobs, missing, output_dir, workers, overwrite, resume, progress,
+                           monitor, Engine(workers, scheduler, memory_limit_gb, retries, show_progress,
+                                           label=f"WLASL {kind} batches"), batch_videos, started)
+    finally:
+        lock.release()
+
+
+def _run_locked(kind, settings, listing, jobs, missing, output_dir: Path, workers, overwrite, resume, progress,
+                monitor, engine: Engine, batch_videos, started) -> ExtractionReport:
+    import pandas as pd
+
     _check_resumable(output_dir, settings, overwrite)
+    for split in {job.video.split for job in jobs}:
+        remove_stale_temps(output_dir / split)
+    remove_stale_temps(output_dir)
 
     done_ids: set[str] = set()
     pending = []
     for job in jobs:
-        if not overwrite and is_complete(output_path(output_dir, job.video.split, job.video.video_id), settings):
-            done_ids.add(job.video.video_id)
+        vid, split = job.video.video_id, job.video.split
+        keep = resume and not overwrite and record_holds(
+            read_record(record_path(output_dir, split, vid)), video_key(job, settings), output_path(output_dir, split, vid))
+        if keep:
+            done_ids.add(vid)
         else:
             pending.append(job)
     # Record the settings before writing any video file, so a killed run can be resumed safely.
@@ -253,21 +306,22 @@ def run_extraction(kind: str, json_path, video_dir, output_dir, class_list=None,
         if progress is not None:
             progress(len(rows) + len(failed), total, row)
 
-    if workers == 1 or total <= 1:
-        for job in pending:
-            collect(job, _extract_or_reason((job, settings, output_dir)))
-    else:
-        context = multiprocessing.get_context("spawn")  # fork after torch/mediapipe threads can hang
-        with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=context,
-                                 initializer=_init_worker) as pool:
-            futures = {pool.submit(_extract_or_reason, (job, settings, output_dir)): job for job in pending}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # a worker process died (e.g. a crash inside a decoder)
-                    result = (None, f"extraction failed: {job.path}: worker died: {type(exc).__name__}: {exc}")
-                collect(job, result)
+    by_id = {job.video.video_id: job for job in pending}
+
+    def batch_done(outcome: TaskOutcome) -> None:
+        batch = batches[int(outcome.key.rsplit(" ", 1)[1])]
+        results = outcome.result if outcome.ok else [
+            (job.video.video_id, None, f"extraction failed: {outcome.error}") for job in batch]
+        for vid, row, reason in results:
+            collect(by_id[vid], (row, reason))
+
+    batches = video_batches(pending, workers, batch_videos)
+    tasks = [(f"videos {i}", (batch, settings, str(output_dir))) for i, batch in enumerate(batches)]
+    try:
+        with engine:
+            engine.run(extract_batch, tasks, batch_done, stop_on=is_machine_error)
+    except OSError as exc:
+        raise explain_write_error(exc, Path(exc.filename or output_dir)) from exc
     seconds = time.perf_counter() - started
 
     index = pd.DataFrame(
@@ -316,16 +370,19 @@ def run_from_params(kind: str, params: dict, progress=None, monitor=None) -> Ext
     from slt_nb.params import resolve
 
     output_dir = params.get("output_dir") or params[f"{kind}_dir"]
+    engine = EngineSettings.from_params(params)
     return run_extraction(
         kind, resolve(params["json_path"]), resolve(params["video_dir"]), resolve(output_dir),
         class_list=resolve(params.get("class_list")), split=params.get("split", "all"),
         num_frames=params.get("num_frames", 16), max_videos=params.get("max_videos"),
-        workers=params.get("workers", 1), nslt_json=resolve(params.get("nslt_json")),
+        workers=engine.workers, nslt_json=resolve(params.get("nslt_json")),
         video_layout=params.get("video_layout", "trimmed"), embed_dim=params.get("embed_dim", 128),
         weights=resolve(params.get("weights")), seed=params.get("seed", 0),
         holistic_mode=params.get("holistic_mode", "tracking"),
         model_complexity=params.get("model_complexity", 1), overwrite=bool(params.get("overwrite", False)),
-        progress=progress, monitor=monitor,
+        progress=progress, monitor=monitor, scheduler=engine.scheduler,
+        memory_limit_gb=engine.memory_limit_gb, retries=engine.retries,
+        resume=bool(params.get("resume", True)), show_progress=bool(params.get("show_progress", False)),
     )
 
 
