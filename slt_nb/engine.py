@@ -137,6 +137,9 @@ class Engine:
                                          silence_logs=40)
             self.client = Client(self._cluster, set_as_default=False)
         self.client.run(_limit_worker_threads)
+        if self.progress:
+            print(f"engine: {self.describe()}; dashboard: {self.dashboard_link or 'not available (pip install bokeh)'}",
+                  flush=True)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -147,25 +150,25 @@ class Engine:
             self._cluster.close()
             self._cluster = None
 
-    def _bar(self, total: int):
+    def _bar(self, total: int, label: str | None):
         if not self.progress or total == 0:
             return None
         from tqdm import tqdm
 
         # Plain text on stdout: readable in a terminal, a notebook and a papermill log alike.
-        return tqdm(total=total, desc=self.label, file=sys.stdout, ascii=True, mininterval=1.0,
+        return tqdm(total=total, desc=label or self.label, file=sys.stdout, ascii=True, mininterval=1.0,
                     dynamic_ncols=False, ncols=90)
 
     def run(self, fn: Callable, tasks: Iterable[tuple[str, tuple]],
             on_done: Callable[[TaskOutcome], None] | None = None,
-            stop_on: Callable[[BaseException], bool] | None = None) -> list[TaskOutcome]:
+            stop_on: Callable[[BaseException], bool] | None = None, label: str | None = None) -> list[TaskOutcome]:
         """Run fn(*args) for every (key, args); outcomes in completion order.
 
         `stop_on(exception)` true for a failure means the whole run must stop (a full disk): the
         tasks not yet finished are cancelled and the exception is raised.
         """
         tasks = list(tasks)
-        bar = self._bar(len(tasks))
+        bar = self._bar(len(tasks), label)
         outcomes: list[TaskOutcome] = []
         try:
             source = self._run_distributed(fn, tasks) if self.distributed else self._run_inline(fn, tasks)

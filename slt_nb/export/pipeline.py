@@ -241,10 +241,10 @@ def export_split(
                                   label=f"{reader.dataset} {split} parts")
         try:
             if engine is not None:
-                runner.run(export_part, todo, done, stop_on=is_machine_error)
+                runner.run(export_part, todo, done, stop_on=is_machine_error, label=f"{split} parts")
             else:
                 with runner:
-                    runner.run(export_part, todo, done, stop_on=is_machine_error)
+                    runner.run(export_part, todo, done, stop_on=is_machine_error, label=f"{split} parts")
         except OSError as exc:
             finished = [f["parts"][0]["bytes"] for f in fragments.values() if f["parts"]]
             average = sum(finished) / len(finished) if finished else None

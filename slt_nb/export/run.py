@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from slt_nb.datasets import reader_from_params
+from slt_nb.engine import Engine, EngineSettings
 from slt_nb.export.pipeline import ExportOptions, export_split
 from slt_nb.formats.manifest import manifest_path, read_manifest, skipped_by_reason
 from slt_nb.params import resolve
@@ -17,20 +18,31 @@ def export_options(params: dict) -> ExportOptions:
     )
 
 
-def run_export(params: dict, monitor=None, progress=None) -> dict:
-    """Export every split in params['splits']; returns the manifest written beside the parts."""
+def run_export(params: dict, monitor=None, progress=None, show_progress: bool = False) -> dict:
+    """Export every split in params['splits']; returns the manifest written beside the parts.
+
+    `workers`, `scheduler`, `memory_limit_gb` and `retries` choose the engine (one for all
+    splits, so a local cluster starts once); `resume` (default true) keeps the parts a killed
+    run finished. `show_progress` prints a progress bar per split and the dashboard link.
+    """
     reader = reader_from_params(params)
     options = export_options(params)
-    for split in params["splits"]:
-        if monitor is not None:
-            monitor.mark(f"{split} start")
-        on_part = None
-        if monitor is not None:
-            on_part = lambda part, split=split: monitor.mark(f"{split} part{part['index']}")  # noqa: E731
-        entry = export_split(reader, split, options, workers=int(params.get("workers", 1)), on_part=on_part)
-        if progress is not None:
-            progress(split, entry)
+    settings = EngineSettings.from_params(params, progress=show_progress)
+    with Engine.from_settings(settings, label=f"{reader.dataset} parts") as engine:
+        for split in params["splits"]:
+            _export_one(reader, split, options, settings, engine, bool(params.get("resume", True)), monitor, progress)
     return read_manifest(manifest_path(options.output_dir, reader.dataset, options.feature_size, reader.variant))
+
+
+def _export_one(reader, split, options, settings, engine, resume, monitor, progress) -> None:
+    on_part = None
+    if monitor is not None:
+        monitor.mark(f"{split} start")
+        on_part = lambda part: monitor.mark(f"{split} part{part['index']}")  # noqa: E731
+    entry = export_split(reader, split, options, workers=settings.workers, on_part=on_part, resume=resume,
+                         engine=engine)
+    if progress is not None:
+        progress(split, entry)
 
 
 def export_manifest_path(params: dict) -> Path:
