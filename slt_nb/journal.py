@@ -194,9 +194,16 @@ class Staging:
         return record if record_holds(record, key, self.dir / file_name) else None
 
     def publish(self, files: list[str], remove: list[str], manifest_path: Path, manifest_text: str) -> None:
-        """Move the staged files into the output folder, remove `remove`, write the manifest, clean up."""
-        plan = {"files": files, "remove": remove, "manifest": manifest_path.name, "manifest_text": manifest_text}
-        write_record(self.dir / PUBLISH_JOURNAL, plan)
+        """Move the staged files into the output folder, remove `remove`, put the manifest in place, clean up.
+
+        Everything that needs disk space (the manifest, the journal) is written inside the staging
+        folder first; publishing is then renames and deletions only, which a full disk cannot stop
+        halfway. A write refused before that leaves the previous export untouched.
+        """
+        staged_manifest = self.dir / manifest_path.name
+        _checked(atomic_write_text, staged_manifest, manifest_text)
+        _checked(write_record, self.dir / PUBLISH_JOURNAL,
+                 {"files": files + [manifest_path.name], "remove": remove})
         finish_publish(self.dir)
 
 
@@ -206,13 +213,12 @@ def finish_publish(staging_dir: Path) -> None:
     if journal is None:
         return
     out = staging_dir.parent
-    for name in journal["files"]:
+    for name in journal["remove"]:
+        (out / name).unlink(missing_ok=True)
+    for name in journal["files"]:  # the manifest last: it appears once every part is in place
         staged = staging_dir / name
         if staged.exists():  # already moved by the interrupted run otherwise
             _checked(os.replace, staged, out / name)
-    for name in journal["remove"]:
-        (out / name).unlink(missing_ok=True)
-    _checked(atomic_write_text, out / journal["manifest"], journal["manifest_text"])
     shutil.rmtree(staging_dir, ignore_errors=True)
 
 

@@ -171,6 +171,7 @@ def npz_arrays(folder: Path) -> dict:
     return found
 
 
+@pytest.mark.slow
 def test_extraction_killed_then_resumed_equals_a_clean_run(tmp_path):
     clean_out, out = tmp_path / "clean", tmp_path / "out"
     done = start("extract", WLASL, clean_out)

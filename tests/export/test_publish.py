@@ -1,0 +1,118 @@
+"""One run per output folder, and machine errors that stop a run without harming the previous export."""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from conftest import DEMO
+from slt_nb.datasets.how2sign import How2SignReader
+from slt_nb.export.pipeline import ExportOptions, export_split
+from slt_nb.formats.manifest import read_manifest
+from slt_nb.formats import pami
+from slt_nb.journal import LOCK_NAME, OutputLock, OutputLocked, OutputWriteError, file_sha256
+
+MANIFEST = "How2Sign-1024.manifest.json"
+
+
+def reader():
+    return How2SignReader(str(DEMO / "How2Sign"))
+
+
+def visible(out):
+    return {p.name: file_sha256(p) for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+
+def test_a_second_export_into_the_same_folder_fails_naming_the_holder(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from slt_nb.journal import OutputLock\n"
+        f"lock = OutputLock({str(tmp_path)!r}, 'export How2Sign train').acquire(); print('held', flush=True); time.sleep(60)"
+    )], stdout=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputLocked) as caught:
+            export_split(reader(), "test", ExportOptions(str(tmp_path)))
+        message = str(caught.value)
+        assert f"pid {holder.pid}" in message and socket.gethostname() in message
+        assert "export How2Sign train" in message and "started 20" in message
+        assert not list(tmp_path.glob("*.part*"))
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / LOCK_NAME).write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(),
+                                                  "started": "2026-01-01T00:00:00", "purpose": "killed run"}))
+    entry = export_split(reader(), "test", ExportOptions(str(tmp_path)))
+    assert entry["samples"] > 0 and not (tmp_path / LOCK_NAME).exists()
+
+
+def test_a_lock_held_on_another_host_is_respected(tmp_path):
+    (tmp_path / LOCK_NAME).write_text(json.dumps({"pid": 1, "host": "node-17", "started": "2026-01-01T00:00:00",
+                                                  "purpose": "export on the cluster"}))
+    with pytest.raises(OutputLocked, match="node-17"):
+        OutputLock(tmp_path).acquire()
+
+
+def full_disk_from_part(monkeypatch, index: int):
+    """Make the bytes of part `index` and later fail to reach the disk with ENOSPC, as a full disk would."""
+    original = pami._HashingFile.write
+
+    def write(self, data):
+        if pami.part_index(self.raw.name.split(".tmp-")[0]) >= index:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, data)
+
+    monkeypatch.setattr(pami._HashingFile, "write", write)
+
+
+def test_full_disk_during_a_part_stops_the_run_and_keeps_the_previous_export(tmp_path, monkeypatch):
+    export_split(reader(), "train", ExportOptions(str(tmp_path), chunk_size=1))
+    before = visible(tmp_path)
+    full_disk_from_part(monkeypatch, 1)
+    with pytest.raises(OutputWriteError) as caught:
+        export_split(reader(), "train", ExportOptions(str(tmp_path), chunk_size=2), resume=False)
+    message = str(caught.value)
+    assert "no space left" in message and "MB free" in message and "How2Sign-1024.pami0.train.part" in message
+    assert caught.value.errno == errno.ENOSPC
+    assert visible(tmp_path) == before
+    assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name], "temp files left behind"
+    monkeypatch.undo()
+    entry = export_split(reader(), "train", ExportOptions(str(tmp_path), chunk_size=2))
+    assert entry["resumed_parts"] == 1  # the part finished before the disk filled is kept
+
+
+def test_full_disk_while_writing_the_manifest_leaves_the_previous_export_whole(tmp_path, monkeypatch):
+    import slt_nb.journal as journal
+
+    export_split(reader(), "val", ExportOptions(str(tmp_path), chunk_size=1))
+    before = visible(tmp_path)
+    original = journal.atomic_write_text
+
+    def no_space(path, text):
+        if str(path).endswith(".manifest.json"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return original(path, text)
+
+    monkeypatch.setattr(journal, "atomic_write_text", no_space)
+    with pytest.raises(OutputWriteError, match="manifest.json: no space left"):
+        export_split(reader(), "val", ExportOptions(str(tmp_path), chunk_size=5))
+    assert visible(tmp_path) == before
+    assert read_manifest(tmp_path / MANIFEST)["chunk_size"] == 1
+
+
+def test_permission_denied_names_the_folder(tmp_path, monkeypatch):
+    def refuse(self, data):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(pami._HashingFile, "write", refuse)
+    with pytest.raises(OutputWriteError, match=r"How2Sign-1024.pami0.test.part0: permission denied"):
+        export_split(reader(), "test", ExportOptions(str(tmp_path)))
+    assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name or ".part" in p.name]
