@@ -52,7 +52,8 @@ class EngineSettings:
 
     @classmethod
     def from_params(cls, params: dict, progress: bool = False) -> "EngineSettings":
-        workers = params.get("workers") or 1
+        workers = params.get("workers")
+        workers = 1 if workers is None else workers
         try:
             workers = int(workers)
         except (TypeError, ValueError):
@@ -127,6 +128,7 @@ class Engine:
 
         # A worker that dies while running a task (memory, native crash) is replaced and the task
         # tried again this many times before it is reported; the same budget as for exceptions.
+        # (A cluster given by address keeps its own scheduler's setting, default 3.)
         dask.config.set({"distributed.scheduler.allowed-failures": self.retries})
         if self.scheduler:
             self.client = Client(self.scheduler, set_as_default=False)
