@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
+import simdjson
 
 from slt_nb.errors import ClipError
 from slt_nb.layouts import BODY_25, OPENPOSE_134, OPENPOSE_HAND_21
@@ -96,30 +97,52 @@ def _body_confidence(person: dict) -> float:
     return float(sum(pose[2::3]))
 
 
-def _frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
-    """Append the x,y,c values of the signer's body and hands in one frame (201 floats) to values.
+def _doubles(path: str, key: str, array):
+    """A JSON array of numbers as a buffer of doubles, without a Python float per value."""
+    try:
+        return array.as_buffer(of_type="d")
+    except (TypeError, AttributeError):
+        raise ClipError(f"{path}: '{key}' holds values that are not all numbers") from None
 
-    A frame with nobody in it appends zeros.
+
+def _body_confidence_of(path: str, person) -> float:
+    pose = person.get("pose_keypoints_2d")
+    if pose is None or len(pose) == 0:
+        return 0.0
+    return float(np.frombuffer(_doubles(path, "pose_keypoints_2d", pose), dtype=np.float64)[2::3].sum())
+
+
+# zero x,y,c for n points, as doubles: what a missing person or hand contributes
+_ZERO_DOUBLES = {n: bytes(8 * 3 * n) for n in {_POINTS, *(n for _, n in _PARTS)}}
+
+
+def _frame_buffers(path: str, doc, counts: FrameCounts, out: list) -> bool:
+    """Append the x,y,c doubles of the signer's body and hands in one parsed frame (201) to out.
+
+    A frame with nobody in it gives zeros; with several people, the one with the highest total
+    body confidence is kept. Returns whether any person in the frame had face points.
     """
-    if not isinstance(doc, dict) or not isinstance(doc.get("people"), list):
+    people = doc.get("people") if isinstance(doc, simdjson.Object) else None
+    if not isinstance(people, simdjson.Array):
         raise ClipError(f"{path}: not an OpenPose frame (no 'people' list)")
-    people = doc["people"]
-    if not people:
+    if len(people) == 0:
         counts.empty_people += 1
-        values += _ZEROS[_POINTS]
-        return
+        out.append(_ZERO_DOUBLES[_POINTS])
+        return False
     if len(people) > 1:
         counts.several_people += 1
-        person = max(people, key=_body_confidence)
+        had_face = any(len(p.get("face_keypoints_2d") or ()) for p in people)
+        person = people[int(np.argmax([_body_confidence_of(path, p) for p in people]))]
     else:
         person = people[0]
+        face = person.get("face_keypoints_2d")
+        had_face = face is not None and len(face) > 0
     for key, points in _PARTS:
         part = person.get(key)
-        if part is None:
-            part = []
-        if len(part) == points * 3:
-            values += part
-        elif len(part) == 0:
+        n = 0 if part is None else len(part)
+        if n == points * 3:
+            out.append(_doubles(path, key, part))
+        elif n == 0:
             # OpenPose run without this part (e.g. no --hand): not estimated, not an error.
             if key == "pose_keypoints_2d":
                 raise ClipError(f"{path}: '{key}' is empty; expected {points * 3} values (x,y,c for {points} points)")
@@ -127,40 +150,14 @@ def _frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
                 counts.no_left_hand += 1
             else:
                 counts.no_right_hand += 1
-            values += _ZEROS[points]
+            out.append(_ZERO_DOUBLES[points])
         else:
             raise ClipError(
-                f"{path}: '{key}' has {len(part)} values; expected {points * 3} (x,y,c for {points} points)"
+                f"{path}: '{key}' has {n} values; expected {points * 3} (x,y,c for {points} points)"
             )
+    return had_face
 
 
-_FACE_KEY = b'"face_keypoints_2d":['
-
-
-def _without_face(raw: bytes) -> tuple[bytes, bool]:
-    """The frame's JSON with every face array emptied, and whether any face had points.
-
-    The export does not use the 70 face points, which are half of a frame's numbers; not
-    turning them into Python floats nearly halves the parse time. Only the face arrays' insides
-    are skipped: the rest of the document is still parsed strictly, and a file cut off inside a
-    face array has no closing bracket, so it is parsed whole and fails as unparsable.
-    """
-    out, start, had_face = [], 0, False
-    while (i := raw.find(_FACE_KEY, start)) >= 0:
-        body = i + len(_FACE_KEY)
-        j = raw.find(b"]", body)
-        if j < 0:
-            return raw, had_face
-        had_face = had_face or raw[body:j].strip() != b""
-        out.append(raw[start:body])
-        start = j
-    if not out:
-        return raw, False
-    out.append(raw[start:])
-    return b"".join(out), had_face
-
-
-_ZEROS = {n: [0.0] * (n * 3) for n in {_POINTS, *(n for _, n in _PARTS)}}
 _READ_SIZE = 1 << 16  # a frame is ~3.5 KB; bigger files are read in further calls
 
 
@@ -188,21 +185,20 @@ def read_openpose_frames(
     keypoint array of the wrong length.
     """
     counts = FrameCounts(frames=len(paths))
-    flat: list = []  # one flat list for the clip, converted once: far cheaper than per-row numpy
+    # Parsed with simdjson, each keypoint array copied out as one buffer of doubles: no Python
+    # float is made per value (profiled: building those and the array from them was half of
+    # the reading time). One parser per call: its documents must be gone before it parses again.
+    buffers: list = []
+    parser = simdjson.Parser()
     for path in paths:
-        raw, had_face = _without_face(_read_file(path))
         try:
-            doc = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
+            doc = parser.parse(_read_file(path))
+        except ValueError as exc:
             raise ClipError(f"{path}: unparsable JSON ({exc})") from None
-        _frame_values(path, doc, counts, flat)
-        counts.no_face += not had_face
-    try:
-        values = np.array(flat, dtype=np.float32)
-    except (ValueError, TypeError):
-        bad = next(p for p in paths if not _all_numbers(p))
-        raise ClipError(f"{bad}: keypoint values are not all numbers") from None
-    xyc = values.reshape(len(paths), _POINTS, 3)
+        counts.no_face += not _frame_buffers(path, doc, counts, buffers)
+        del doc
+    values = np.frombuffer(b"".join(buffers), dtype=np.float64)
+    xyc = values.astype(np.float32).reshape(len(paths), _POINTS, 3)
     xy = np.ascontiguousarray(xyc[:, :, :2])
     if frame_size is not None:
         width, height = frame_size
@@ -212,12 +208,6 @@ def read_openpose_frames(
         body = xy[:, : BODY_25.size]
         counts.outside_frame = int(np.count_nonzero((body > OUTSIDE_FRAME).any(axis=(1, 2))))
     return xy.reshape(len(paths), _POINTS * 2), counts
-
-
-def _all_numbers(path: str) -> bool:
-    values: list = []
-    _frame_values(path, orjson.loads(_read_file(path)), FrameCounts(), values)
-    return all(isinstance(v, (int, float)) for v in values)
 
 
 def read_openpose_clip(
