@@ -109,6 +109,16 @@ def test_wrong_length_array_names_the_file(tmp_path, real_how2sign_frame):
     assert str(bad) in str(err.value) and "hand_right_keypoints_2d" in str(err.value) and "60" in str(err.value)
 
 
+def test_a_keypoint_that_is_not_a_number_names_the_file_and_array(tmp_path, real_how2sign_frame):
+    person = _person(real_how2sign_frame)
+    person["hand_left_keypoints_2d"][4] = "0.5"
+    bad = tmp_path / "frame_000002_keypoints.json"
+    _write(bad, {"version": 1.3, "people": [person]})
+    with pytest.raises(ClipError, match="'hand_left_keypoints_2d' holds values that are not all numbers") as err:
+        read_openpose_clip(str(tmp_path))
+    assert str(bad) in str(err.value)
+
+
 def test_unparsable_json_names_the_file(tmp_path, real_how2sign_frame):
     bad = tmp_path / "frame_000000_keypoints.json"
     bad.write_bytes(real_how2sign_frame.read_bytes()[:500])
