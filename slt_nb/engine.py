@@ -84,7 +84,8 @@ class Engine:
     """Run independent tasks inline or on a Dask cluster; see the module docstring."""
 
     def __init__(self, workers: int = 1, scheduler: str | None = None, memory_limit_gb: float | None = None,
-                 retries: int = 2, progress: bool = False, label: str = "tasks"):
+                 retries: int = 2, progress: bool = False, label: str = "tasks", cluster: bool = False):
+        self.cluster = cluster  # a local cluster even for one worker (benchmarks: the Dask path itself)
         self.workers = max(1, int(workers or 1))
         self.scheduler = scheduler or None
         self.memory_limit_gb = memory_limit_gb
@@ -101,7 +102,7 @@ class Engine:
 
     @property
     def distributed(self) -> bool:
-        return self.scheduler is not None or self.workers > 1
+        return self.scheduler is not None or self.workers > 1 or self.cluster
 
     @property
     def dashboard_link(self) -> str | None:
@@ -115,7 +116,7 @@ class Engine:
     def describe(self) -> str:
         if self.scheduler:
             return f"Dask cluster at {self.scheduler}"
-        if self.workers > 1:
+        if self.workers > 1 or self.cluster:
             limit = f", {self.memory_limit_gb} GB each" if self.memory_limit_gb else ""
             return f"local Dask cluster of {self.workers} single-threaded worker processes{limit}"
         return "in this process"
