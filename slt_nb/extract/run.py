@@ -230,7 +230,7 @@ def run_extraction(kind: str, json_path, video_dir, output_dir, class_list=None,
                    progress: Callable[[int, int, dict], None] | None = None, monitor=None,
                    scheduler: str | None = None, memory_limit_gb: float | None = None, retries: int = 2,
                    resume: bool = True, batch_videos: int | None = None,
-                   show_progress: bool = False) -> ExtractionReport:
+                   show_progress: bool = False, engine: Engine | None = None) -> ExtractionReport:
     """Extract poses (kind="poses") or CNN frame embeddings (kind="features") for WLASL videos.
 
     Videos listed but missing, unreadable or failing are listed in skipped.csv with the reason;
@@ -238,7 +238,8 @@ def run_extraction(kind: str, json_path, video_dir, output_dir, class_list=None,
     inline for workers=1, a local Dask cluster of `workers` processes, or the cluster at
     `scheduler`); the model is built once per worker process. Every finished video leaves a
     record with its file's sha256; with `resume` (and not `overwrite`) a video whose record and
-    file agree is kept. One run at a time per output folder.
+    file agree is kept. One run at a time per output folder. `engine`: one already started
+    (several runs on one cluster); its settings then replace workers/scheduler/memory_limit_gb.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -262,14 +263,15 @@ def run_extraction(kind: str, json_path, video_dir, output_dir, class_list=None,
     lock = OutputLock(output_dir, f"extract {kind} -> {output_dir}").acquire()
     try:
         return _run_locked(kind, settings, listing, jobs, missing, output_dir, workers, overwrite, resume, progress,
-                           monitor, Engine(workers, scheduler, memory_limit_gb, retries, show_progress,
-                                           label=f"WLASL {kind} batches"), batch_videos, started)
+                           monitor, engine, batch_videos, started, scheduler, memory_limit_gb, retries,
+                           show_progress)
     finally:
         lock.release()
 
 
 def _run_locked(kind, settings, listing, jobs, missing, output_dir: Path, workers, overwrite, resume, progress,
-                monitor, engine: Engine, batch_videos, started) -> ExtractionReport:
+                monitor, engine: Engine | None, batch_videos, started, scheduler, memory_limit_gb, retries,
+                show_progress) -> ExtractionReport:
     import pandas as pd
 
     _check_resumable(output_dir, settings, overwrite)
@@ -317,9 +319,13 @@ def _run_locked(kind, settings, listing, jobs, missing, output_dir: Path, worker
 
     batches = video_batches(pending, workers, batch_videos)
     tasks = [(f"videos {i}", (batch, settings, str(output_dir))) for i, batch in enumerate(batches)]
+    label = f"WLASL {kind} batches"
     try:
-        with engine:
-            engine.run(extract_batch, tasks, batch_done, stop_on=is_machine_error)
+        if engine is not None:
+            engine.run(extract_batch, tasks, batch_done, stop_on=is_machine_error, label=label)
+        else:
+            with Engine(workers, scheduler, memory_limit_gb, retries, show_progress, label) as own:
+                own.run(extract_batch, tasks, batch_done, stop_on=is_machine_error)
     except OSError as exc:
         raise explain_write_error(exc, Path(exc.filename or output_dir)) from exc
     seconds = time.perf_counter() - started
