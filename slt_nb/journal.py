@@ -185,12 +185,14 @@ class Staging:
         self.dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(self.dir)
 
-    def record_path(self, file_name: str) -> Path:
-        return self.dir / f"{file_name}.record.json"
+    @staticmethod
+    def record_file(staging_dir: str | os.PathLike, file_name: str) -> Path:
+        """Where the record of a staged file lives (beside it, in the staging folder)."""
+        return Path(staging_dir) / f"{file_name}.record.json"
 
     def finished(self, file_name: str, key: str) -> dict | None:
         """The record of a staged file that a resumed run can keep, or None to redo it."""
-        record = read_record(self.record_path(file_name))
+        record = read_record(self.record_file(self.dir, file_name))
         return record if record_holds(record, key, self.dir / file_name) else None
 
     def publish(self, files: list[str], remove: list[str], manifest_path: Path, manifest_text: str) -> None:

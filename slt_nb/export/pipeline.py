@@ -151,12 +151,13 @@ def merge_fragments(fragments: list[dict]) -> dict:
 def part_key(reader: DatasetReader, split: str, options: ExportOptions, index: int, items: list[ExportItem]) -> str:
     """Everything that decides a part's bytes: reader settings, options, and its clips and samples.
 
-    A resumed run keeps a staged part only if its record carries the same key, so changing
-    chunk_size, feature_size, the reader's settings or the annotations redoes the parts affected.
+    A resumed run keeps a staged part only if its record carries the same key, so changing any
+    export option (but the output folder), the reader's settings or the annotations redoes the
+    parts affected.
     """
     clips = [(item.clip, item.samples, item.rows, str(item.locator), item.signer) for item in items]
-    return content_key(__version__, reader.describe(), split, options.feature_size, options.compresslevel,
-                       index, clips)
+    settings = {k: v for k, v in asdict(options).items() if k != "output_dir"}
+    return content_key(__version__, reader.describe(), split, settings, index, clips)
 
 
 def export_part(reader: DatasetReader, split: str, index: int, items: list[ExportItem], options: ExportOptions,
@@ -168,7 +169,7 @@ def export_part(reader: DatasetReader, split: str, index: int, items: list[Expor
     """
     fragment = export_shard(reader, split, 0, 1, options, plan, parts={index: items}, directory=staging_dir)
     part = fragment["parts"][0]
-    write_record(Path(staging_dir) / f"{part['file']}.record.json",
+    write_record(Staging.record_file(staging_dir, part["file"]),
                  {"key": key, "bytes": part["bytes"], "sha256": part["sha256"], "fragment": fragment})
     return fragment
 
