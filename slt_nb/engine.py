@@ -241,13 +241,15 @@ class Engine:
                 f"a crash in native code, or killed for memory above {limit})")
 
     def _memory_kills(self) -> bool:
-        """Whether a nanny of this cluster restarted its worker for memory."""
+        """Whether a nanny of this cluster restarted a worker for going over its memory limit.
+
+        Nannies log a `worker-restart-memory` event on the scheduler when they do; the task that
+        was running is the one retried and finally reported.
+        """
         try:
-            logs = self.client.get_worker_logs(nanny=True)
+            return bool(self.client.get_events("worker-restart-memory"))
         except Exception:
             return False
-        return any("memory" in message.lower() and ("restart" in message.lower() or "terminat" in message.lower())
-                   for lines in logs.values() for _, message in lines)
 
 
 _MACHINE_ERRNOS = {28, 13, 30, 122}  # ENOSPC, EACCES, EROFS, EDQUOT

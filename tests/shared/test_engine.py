@@ -78,6 +78,26 @@ def test_a_part_whose_worker_dies_is_reported_and_the_others_go_on(cluster, tmp_
     assert len(entry["parts"]) == len(plan.items) - 1
 
 
+def grow_memory(step_mb: int = 50, steps: int = 60) -> int:
+    """Allocate and touch memory bit by bit, as a clip far too large for its worker would."""
+    import time
+
+    blocks = []
+    for _ in range(steps):
+        blocks.append(np.ones(step_mb * 1024 * 1024 // 8))
+        time.sleep(0.05)
+    return len(blocks)
+
+
+def test_a_task_over_the_memory_limit_is_reported_as_killed_for_memory():
+    with Engine(workers=1, cluster=True, memory_limit_gb=0.5, retries=0) as engine:
+        outcomes = engine.run(grow_memory, [("train part7", ())])
+        after = engine.run(int, [("train part8", ("8",))])  # the replaced worker goes on
+    assert not outcomes[0].ok
+    assert outcomes[0].error.startswith("train part7: worker killed for memory: it went over 0.5 GB")
+    assert after[0].ok and after[0].result == 8
+
+
 def test_a_failing_task_is_retried_inline():
     calls = []
 
