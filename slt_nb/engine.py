@@ -106,8 +106,10 @@ class Engine:
 
     @property
     def dashboard_link(self) -> str | None:
-        if self.client is None:
-            return None
+        import importlib.util
+
+        if self.client is None or importlib.util.find_spec("bokeh") is None:
+            return None  # Dask serves its dashboard pages only with bokeh installed
         try:
             return self.client.dashboard_link
         except Exception:  # no dashboard (bokeh not installed): the run itself does not need one
@@ -141,7 +143,7 @@ class Engine:
             self.client = Client(self._cluster, set_as_default=False)
         self.client.run(_limit_worker_threads)
         if self.progress:
-            print(f"engine: {self.describe()}; dashboard: {self.dashboard_link or 'not available (pip install bokeh)'}",
+            print(f"engine: {self.describe()}; dashboard: {self.dashboard_link or 'needs bokeh, not installed (the progress bar below still works)'}",
                   flush=True)
         return self
 
