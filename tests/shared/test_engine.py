@@ -124,3 +124,26 @@ def test_a_failing_task_is_retried_inline():
 def test_engine_parameters_are_checked(params, message):
     with pytest.raises(ParameterError, match=message):
         EngineSettings.from_params(params)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook, parameters, manifest", [
+    ("export.ipynb", {"dataset": "How2Sign", "chunk_size": 2}, "How2Sign-1024.manifest.json"),
+    ("extract_features.ipynb", {"embed_dim": 16, "split": "test"}, "index.csv"),
+])
+def test_notebooks_run_on_a_cluster_given_by_address(cluster, tmp_path, notebook, parameters, manifest):
+    import json
+
+    import papermill as pm
+
+    from conftest import REPO
+
+    out_nb = tmp_path / notebook
+    pm.execute_notebook(str(REPO / "notebooks" / notebook), str(out_nb), cwd=str(REPO), progress_bar=False,
+                        parameters={**parameters, "output_dir": str(tmp_path / "out"),
+                                    "scheduler": cluster.scheduler_address}, kernel_name="python3")
+    assert (tmp_path / "out" / manifest).exists()
+    text = "".join("".join(o.get("text", "")) for c in json.loads(out_nb.read_text())["cells"]
+                   if c["cell_type"] == "code" for o in c.get("outputs", []))
+    assert f"engine: Dask cluster at {cluster.scheduler_address}" in text
+    assert "100%" in text  # the progress bar reached the end, in the notebook's own output
