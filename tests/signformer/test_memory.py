@@ -25,7 +25,7 @@ def test_all_splits_row_adds_up_the_datasets_loaded_together(demo_exports):
     tests = [r for r in rows[:-1] if r["split"] == "test"]
     before = sum(r["signformer_held"] for r in rows[:-1] if r["split"] != "test")
     assert total["signformer_peak"] >= before + sum(r["signformer_peak"] for r in tests)
-    assert total["lean_peak"] < total["signformer_peak"] / 2
+    assert total["lean_held"] * 5 < total["signformer_held"]
     table = ram_table(list(manifests.values()))
     assert ("LSFB-CONT", "val") in table.index and table.loc[("LSFB-CONT", "val"), "width"] == 150
 
