@@ -22,14 +22,16 @@ In Signformer's `training.py` and `prediction.py`, replace
 """
 from __future__ import annotations
 
+import gzip
 import importlib
 import json
 import os
+import pickle
 import random
 import sys
 from pathlib import Path
 
-from slt_nb.formats.pami import load_signformer
+import numpy as np
 
 FRAME_EPSILON = 1e-8  # Signformer adds it to every stored value so that real frames are non-zero
 
@@ -50,10 +52,15 @@ def _torchtext_data():
     return data
 
 
+_PADDING_VALUES: dict = {}
+
+
 def padding_value(dtype):
     """What Signformer's `+ 1e-8` makes of a zero padding column, as a 0-dim tensor of `dtype`."""
-    torch = _torch()
-    return torch.zeros((), dtype=dtype) + FRAME_EPSILON
+    if dtype not in _PADDING_VALUES:
+        torch = _torch()
+        _PADDING_VALUES[dtype] = torch.zeros((), dtype=dtype) + FRAME_EPSILON
+    return _PADDING_VALUES[dtype]
 
 
 class FrameSequence:
@@ -94,7 +101,7 @@ class FrameSequence:
         t, w = self.frames.shape
         out[:t, :w] = self.frames
         if w < self.feature_size:
-            out[:t, w:self.feature_size] = padding_value(out.dtype)
+            out[:t, w:self.feature_size].fill_(padding_value(out.dtype))
 
     def __getitem__(self, index):
         rows = self.padded()[index]
@@ -134,10 +141,43 @@ def narrow_sample(sign, width: int | None) -> FrameSequence:
     """`sign + 1e-8` kept at `width` columns when the columns beyond are zeros, else in full."""
     torch = _torch()
     full = int(sign.shape[1])
-    if (width is not None and width < full and sign.dtype == torch.float32
-            and not bool(sign[:, width:].any())):
+    # numpy checks the strided tail about 100x faster than torch's any() on a column slice
+    if (width is not None and width < full and sign.dtype == torch.float32 and sign.device.type == "cpu"
+            and not np.any(sign.numpy()[:, width:])):
         return FrameSequence(sign[:, :width] + FRAME_EPSILON, full)
     return FrameSequence(sign + FRAME_EPSILON, full)
+
+
+class NarrowingUnpickler(pickle.Unpickler):
+    """Unpickles a part, narrowing each sample's frames as they are read.
+
+    slt_nb parts store a sample as `torch.Tensor(<float32 ndarray (T, feature_size)>)`. Here
+    that constructor keeps only the first `width` columns (plus 1e-8) when the rest are zeros,
+    so a full-width copy of a sample lives only while it is being read, never a whole part.
+    Anything else (torch's own tensor pickles, other dtypes) is rebuilt as usual.
+    """
+
+    def __init__(self, file, width: int | None):
+        super().__init__(file)
+        self.width = width
+
+    def find_class(self, module, name):
+        if (module, name) == ("torch", "Tensor") and self.width is not None:
+            return self.frames_from_array
+        return super().find_class(module, name)
+
+    def frames_from_array(self, *args):
+        torch = _torch()
+        array = args[0] if len(args) == 1 else None
+        if isinstance(array, np.ndarray) and array.ndim == 2 and array.dtype == np.float32:
+            return narrow_sample(torch.from_numpy(array), self.width)
+        return torch.Tensor(*args)
+
+
+def read_part(path: str | os.PathLike, width: int | None) -> list:
+    """A part's sample dicts, Signformer's format; `sign` already narrowed when width is known."""
+    with gzip.open(path, "rb") as f:
+        return NarrowingUnpickler(f, width).load()
 
 
 def signformer_vocabulary():
@@ -203,7 +243,7 @@ def read_split(paths, fields, filter_pred=None, feature_size: int | None = None)
                 "expanded to its part files first: slt-nb signformer-config IN.yaml > OUT.yaml"
             )
         width = stored_width(path)
-        samples = load_signformer(path)
+        samples = read_part(path, width)
         if not isinstance(samples, list):
             raise ValueError(f"{path}: unpickled a {type(samples).__name__}, expected a list of sample dicts")
         samples.reverse()
@@ -211,10 +251,12 @@ def read_split(paths, fields, filter_pred=None, feature_size: int | None = None)
         while samples:
             sample = samples.pop()
             sign = sample["sign"]
-            if not isinstance(sign, torch.Tensor) or sign.dim() != 2:
-                raise ValueError(f"{path}: sample {sample.get('name')!r}: sign must be a (T, D) torch tensor")
             key = id(sign)
-            if key not in narrowed:
+            if isinstance(sign, FrameSequence):  # narrowed while unpickling
+                narrowed.setdefault(key, (sign, sign))
+            elif not isinstance(sign, torch.Tensor) or sign.dim() != 2:
+                raise ValueError(f"{path}: sample {sample.get('name')!r}: sign must be a (T, D) torch tensor")
+            elif key not in narrowed:
                 narrowed[key] = (sign, narrow_sample(sign, width))
             frames = narrowed[key][1]
             name = sample["name"]

@@ -5,8 +5,8 @@ From a manifest alone (frames per split, the layout's real width, the padded fea
 - Signformer's loader holds every frame at the padded width (frames x feature_size x 4 bytes)
   plus one Python tensor view per frame (its `torch.split` preprocessing), and at load peak it
   holds each split's tensors twice (the unpickled originals and the `+ 1e-8` copies).
-- The lean loader (`slt_nb.signformer.loader`) holds frames x real width x 4 bytes, plus one
-  part at the padded width while it is being read.
+- The lean loader (`slt_nb.signformer.loader`) holds frames x real width x 4 bytes; a sample
+  is at the padded width only while it is being unpickled (counted twice: array and buffer).
 
 Splits are loaded train, dev, test, each kept while the next loads; the "all splits" row's
 peak is the largest of (splits already held + this split's peak).
@@ -22,17 +22,17 @@ FRAME_VIEW_BYTES = 600
 SPLIT_ORDER = ("train", "dev", "val", "test")
 
 
-def split_projection(frames: int, feature_size: int, width: int, largest_part_frames: int = 0) -> dict:
+def split_projection(frames: int, feature_size: int, width: int, longest_sample_frames: int = 0) -> dict:
     """Bytes held after loading one split, and at its load peak, both loaders."""
     padded = frames * feature_size * FLOAT32_BYTES
     views = frames * FRAME_VIEW_BYTES
     lean = frames * width * FLOAT32_BYTES
-    part = largest_part_frames * feature_size * FLOAT32_BYTES
+    reading = longest_sample_frames * feature_size * FLOAT32_BYTES
     return {
         "signformer_held": padded + views,
         "signformer_peak": 2 * padded + views,
         "lean_held": lean,
-        "lean_peak": lean + 2 * part,
+        "lean_peak": lean + 2 * reading,
     }
 
 
@@ -49,7 +49,7 @@ def projected_ram(manifests, feature_size: int | None = None) -> list[dict]:
         size = feature_size or int(manifest["feature_size"])
         width = int((manifest.get("layout") or {}).get("width") or size)
         for split, entry in manifest["splits"].items():
-            largest = max((p["frames"] for p in entry["parts"]), default=0)
+            largest = max(entry.get("clip_frames", {}).values(), default=0)
             row = {"dataset": manifest["dataset"], "split": split, "samples": entry["samples"],
                    "frames": entry["frames"], "feature_size": size, "width": width}
             row.update(split_projection(entry["frames"], size, width, largest))

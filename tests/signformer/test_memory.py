@@ -7,7 +7,7 @@ def test_projection_counts_padded_and_real_width_bytes(demo_exports):
     rows = projected_ram(manifests["How2Sign"])
     train = next(r for r in rows if r["split"] == "train")
     frames = manifests["How2Sign"]["splits"]["train"]["frames"]
-    largest = max(p["frames"] for p in manifests["How2Sign"]["splits"]["train"]["parts"])
+    largest = max(manifests["How2Sign"]["splits"]["train"]["clip_frames"].values())
     assert train["signformer_held"] == frames * 1024 * 4 + frames * FRAME_VIEW_BYTES
     assert train["signformer_peak"] == 2 * frames * 1024 * 4 + frames * FRAME_VIEW_BYTES
     assert train["lean_held"] == frames * 134 * 4
