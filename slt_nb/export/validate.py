@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from slt_nb.formats.pami import file_sha256, load_signformer, sorted_parts
+from slt_nb.signformer.memory import manifests_in, ram_summary_lines
 
 REQUIRED_KEYS = ("name", "signer", "gloss", "text", "sign")
 
@@ -189,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{finding.file}" + (f" [{finding.sample}]" if finding.sample else "")
         print(f"{finding.severity.upper():8} {finding.check:16} {where}: {finding.message}")
     print(report.summary())
+    manifests = manifests_in(args.inputs)
+    if manifests:  # issue 9: what these exports will cost in Signformer's RAM, and in the lean loader's
+        print("projected Signformer RAM:\n  " + "\n  ".join(ram_summary_lines(manifests)))
     return 0 if report.ok else 1
 
 

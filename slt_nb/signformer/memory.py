@@ -113,16 +113,35 @@ def ram_table(manifests, feature_size: int | None = None):
     return table.set_index(["dataset", "split"])
 
 
+def human_bytes(n: float) -> str:
+    return f"{n / GB:.1f} GB" if n >= GB else f"{n / 1e6:.1f} MB"
+
+
 def ram_summary_lines(manifests, feature_size: int | None = None, total_ram: int | None = None) -> list[str]:
     """Short text lines for printed summaries (validate, reports)."""
     rows = projected_ram(manifests, feature_size)
     lines = []
     for r in rows:
+        where = "all splits together" if r["split"] == "all splits" else f"{r['dataset']}/{r['split']}"
         lines.append(
-            f"{r['dataset']}/{r['split']}: {r['frames']} frames; Signformer's loader "
-            f"{r['signformer_held'] / GB:.2f} GB loaded, ~{r['signformer_peak'] / GB:.2f} GB peak "
-            f"(at {r['feature_size']} features); lean loader {r['lean_held'] / GB:.2f} GB, "
-            f"~{r['lean_peak'] / GB:.2f} GB peak (at {r['width']})"
+            f"{where}: {r['frames']} frames; Signformer's loader {human_bytes(r['signformer_held'])} loaded, "
+            f"~{human_bytes(r['signformer_peak'])} at peak ({r['feature_size']} features); lean loader "
+            f"{human_bytes(r['lean_held'])}, ~{human_bytes(r['lean_peak'])} at peak ({r['width']} features)"
         )
     lines += [f"WARNING: {w}" for w in ram_warnings(rows, total_ram)]
     return lines
+
+
+def manifests_in(inputs) -> list[dict]:
+    """The export manifests named by validate-style inputs: manifest files and export folders."""
+    import json
+    from pathlib import Path
+
+    found = []
+    for item in inputs:
+        path = Path(item)
+        paths = sorted(path.glob("*.manifest.json")) if path.is_dir() else [path]
+        for p in paths:
+            if p.name.endswith(".manifest.json") and p.is_file():
+                found.append(json.loads(p.read_text(encoding="utf-8")))
+    return found

@@ -37,4 +37,14 @@ def test_warns_only_when_the_peak_exceeds_the_machine(demo_exports):
     small = ram_warnings(rows, total_ram=rows[-1]["lean_peak"] + 1)
     assert len(small) == 1 and small[0].startswith("Signformer's own loader needs about")
     lines = ram_summary_lines(manifests["LSFB-CONT"], total_ram=1)
-    assert lines[-1].startswith("WARNING: the slt_nb lean loader") and "(at 150)" in lines[0]
+    assert lines[-1].startswith("WARNING: the slt_nb lean loader") and "(150 features)" in lines[0]
+
+
+def test_validate_prints_the_projection_for_manifests_and_folders(demo_exports, capsys):
+    from slt_nb.export.validate import main
+
+    folder, _ = demo_exports
+    assert main([str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "projected Signformer RAM:" in out
+    assert "How2Sign/train:" in out and "LSFB-CONT/test:" in out and "all splits together:" in out
