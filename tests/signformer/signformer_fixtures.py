@@ -1,11 +1,9 @@
-import pytest
-
+"""Shared set-up for tests/signformer: demo exports and a config written the brief's way."""
 from slt_nb.export.run import run_export
 from slt_nb.params import load_params
 
 
-@pytest.fixture(scope="session")
-def demo_exports(tmp_path_factory):
+def make_demo_exports(tmp_path_factory):
     """The demo How2Sign and LSFB-CONT exports, 3 samples a part so every split has several parts."""
     out = tmp_path_factory.mktemp("exports")
     manifests = {}

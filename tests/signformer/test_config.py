@@ -9,7 +9,12 @@ from slt_nb.export.run import run_export
 from slt_nb.params import load_params
 from slt_nb.signformer.config import ConfigError, resolve_config
 from conftest import REPO
-from signformer_fixtures import brief_config, demo_exports  # noqa: F401 - a fixture
+from signformer_fixtures import brief_config, make_demo_exports
+
+
+@pytest.fixture(scope="module")
+def demo_exports(tmp_path_factory):
+    return make_demo_exports(tmp_path_factory)
 
 
 def test_brief_config_becomes_part_lists_signformer_accepts(demo_exports):

@@ -16,9 +16,14 @@ from slt_nb.signformer import vocabulary  # noqa: E402
 from slt_nb.signformer.config import resolve_config  # noqa: E402
 from slt_nb.signformer.loader import FrameSequence, load_data, make_data_iter  # noqa: E402
 from slt_nb.testing.signformer_reference import reference_load_data  # noqa: E402
-from signformer_fixtures import brief_config, demo_exports  # noqa: E402,F401 - a fixture
+from signformer_fixtures import brief_config, make_demo_exports  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # torch.tensor(tensor) in torchtext
+
+
+@pytest.fixture(scope="module")
+def demo_exports(tmp_path_factory):
+    return make_demo_exports(tmp_path_factory)
 
 
 def bits(t):

@@ -1,5 +1,12 @@
+import pytest
+
 from slt_nb.signformer.memory import FRAME_VIEW_BYTES, projected_ram, ram_summary_lines, ram_table, ram_warnings
-from signformer_fixtures import demo_exports  # noqa: F401 - a fixture
+from signformer_fixtures import make_demo_exports
+
+
+@pytest.fixture(scope="module")
+def demo_exports(tmp_path_factory):
+    return make_demo_exports(tmp_path_factory)
 
 
 def test_projection_counts_padded_and_real_width_bytes(demo_exports):
