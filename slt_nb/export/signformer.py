@@ -1,4 +1,9 @@
-"""The Signformer `data:` config for exports (what to paste into a Signformer config)."""
+"""The Signformer `data:` config for exports (what to paste into a Signformer config).
+
+It lists the part files of the given manifests directly. For a config written with export
+stems (`How2Sign-1024.pami0.train`), `slt_nb.signformer.config` expands and checks them; for
+loading without Signformer's padded-width RAM, see `slt_nb.signformer.loader`.
+"""
 from __future__ import annotations
 
 from pathlib import Path
