@@ -47,8 +47,9 @@ class ConfigError(ValueError):
     """A config that cannot be resolved; the message names the entry, file and what is wrong."""
 
 
-def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[list[str], int | None]:
-    """Part files (as paths relative like `entry`) and the export's feature size, for one entry.
+def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[list[str], int | None, dict]:
+    """Part files (as paths relative like `entry`), the export's feature size and the split's
+    manifest entry, for one entry.
 
     An existing file is returned as is (feature size unknown). A stem must have a manifest
     listing its parts, every listed part must exist with its recorded sha256, and no part
@@ -56,7 +57,7 @@ def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[lis
     """
     path = root / entry
     if path.is_file():
-        return [entry], None
+        return [entry], None, {}
     m = STEM.match(Path(entry).name)
     if not m:
         raise ConfigError(f"{entry}: no such file under {root}, and not an export stem "
@@ -99,7 +100,7 @@ def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[lis
             raise ConfigError(f"{entry}: {part_path} differs from the sha256 in {manifest_file.name} "
                               "(changed or truncated since the export)")
         files.append(str(relative_folder / part["file"]) if str(relative_folder) != "." else part["file"])
-    return files, int(manifest["feature_size"])
+    return files, int(manifest["feature_size"]), splits[found]
 
 
 def _entries(value, key: str) -> list[str]:
@@ -114,12 +115,22 @@ def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256
     data_root = Path(root) / str(data.get("data_path", "./data"))
     resolved = {}
     sizes: dict[str, int] = {}
+    max_sent_length = int(data.get("max_sent_length", REQUIRED_DEFAULTS["max_sent_length"]))
     for key in ("train", "dev", "test"):
         files = []
         for entry in _entries(data.get(key), key):
-            parts, size = expand_stem(str(entry), data_root, verify_sha256)
+            parts, size, split_entry = expand_stem(str(entry), data_root, verify_sha256)
             if len(parts) > 1 or parts[0] != entry:
                 notes.append(f"{key}: {entry} -> {len(parts)} part files")
+            lengths = list(split_entry.get("clip_frames", {}).values())
+            too_long = sum(1 for n in lengths if n > max_sent_length)
+            if key == "train" and too_long:
+                notes.append(f"train: {too_long} of {len(lengths)} clips of {entry} have more than max_sent_length "
+                             f"{max_sent_length} frames; Signformer drops them from training")
+            too_short = sum(1 for n in lengths if n < 2)
+            if too_short:
+                notes.append(f"{key}: {too_short} clips of {entry} have fewer than 2 frames; Signformer's encoder "
+                             "turns them into NaN")
             if size is not None:
                 sizes[str(entry)] = size
             files += parts

@@ -131,3 +131,16 @@ def test_command_writes_the_resolved_yaml_to_stdout(demo_exports, tmp_path):
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert run.returncode == 1
     assert "How2Sign-1024.pami0.train: no part files" in run.stderr and run.stdout == ""
+
+
+def test_stems_in_a_subfolder_keep_it_and_long_clips_are_noted(demo_exports):
+    folder, manifests = demo_exports
+    config = brief_config(folder.parent, max_sent_length=100)
+    for key in ("train", "dev", "test"):
+        config["data"][key] = [f"{folder.name}/{s}" for s in config["data"][key]]
+    resolved, notes = resolve_config(config)
+    assert resolved["data"]["train"][0] == f"{folder.name}/How2Sign-1024.pami0.train.part0"
+    long_h2s = sum(1 for n in manifests["How2Sign"]["splits"]["train"]["clip_frames"].values() if n > 100)
+    assert long_h2s > 0
+    assert any(n.startswith(f"train: {long_h2s} of ") and "How2Sign-1024.pami0.train have more than "
+               "max_sent_length 100" in n for n in notes)
