@@ -22,6 +22,7 @@ In Signformer's `training.py` and `prediction.py`, replace
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import importlib
 import json
@@ -199,6 +200,7 @@ def interleave_sort_key(example):
     return data.interleave_keys(len(example.sgn), len(example.txt))
 
 
+@functools.cache  # one class, so that datasets of one run share their type (and pickle)
 def _dataset_class():
     data = _torchtext_data()
 
@@ -290,6 +292,7 @@ def read_split(paths, fields, filter_pred=None, feature_size: int | None = None)
     return _dataset_class()(examples, fields, filter_pred)
 
 
+@functools.cache
 def _sign_field_class():
     data = _torchtext_data()
     torch = _torch()
