@@ -144,3 +144,16 @@ def test_stems_in_a_subfolder_keep_it_and_long_clips_are_noted(demo_exports):
     assert long_h2s > 0
     assert any(n.startswith(f"train: {long_h2s} of ") and "How2Sign-1024.pami0.train have more than "
                "max_sent_length 100" in n for n in notes)
+
+
+def test_single_stem_strings_become_lists_and_missing_keys_get_signformers_values(demo_exports):
+    folder, manifests = demo_exports
+    config = {"data": {"data_path": str(folder), "train": "How2Sign-1024.pami0.train",
+                       "dev": "How2Sign-1024.pami0.val", "test": "How2Sign-1024.pami0.test",
+                       "feature_size": 1024, "stream_train_parts": True, "multimodal": 1.0}}
+    resolved, notes = resolve_config(config)
+    data = resolved["data"]
+    assert data["train"] == [p["file"] for p in manifests["How2Sign"]["splits"]["train"]["parts"]]
+    assert data["dev"] == ["How2Sign-1024.pami0.val.part0"] and isinstance(data["test"], list)
+    assert (data["level"], data["txt_lowercase"], data["max_sent_length"]) == ("word", True, 400)
+    assert data["multimodal"] == 0.0 and any(n.startswith("multimodal: 1.0 -> 0.0") for n in notes)
