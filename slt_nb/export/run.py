@@ -14,6 +14,7 @@ def export_options(params: dict) -> ExportOptions:
         output_dir=str(resolve(params["output_dir"])),
         chunk_size=int(params.get("chunk_size", 100)),
         feature_size=int(params.get("feature_size", 1024)),
+        min_frames=int(params.get("min_frames", 2)),
     )
 
 
