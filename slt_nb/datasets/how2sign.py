@@ -301,8 +301,8 @@ class How2SignReader:
         notes = [f"frame numbers missing: {files.describe_gaps()}"] if files.gaps else []
         return ClipData(rows, counts.as_dict(), notes)
 
-    def _no_tree_error(self) -> AnnotationError:
-        return AnnotationError(f"{self.data_root}: no How2Sign layout matches; tried:\n{layouts_tried(self.data_root)}\n"
+    def _no_tree_error(self, split: str = "{split}") -> AnnotationError:
+        return AnnotationError(f"{self.data_root}: no How2Sign layout matches; tried:\n{layouts_tried(self.data_root, split)}\n"
                                f"or set keypoints_dir and annotations explicitly (templates over {{data_root}}, {{split}})")
 
     def _missing_split_error(self, split: str, looked: str) -> AnnotationError:
@@ -332,7 +332,7 @@ class How2SignReader:
             return self.keypoints_dir.format(data_root=self.data_root, split=split)
         tree = self.tree()
         if tree is None:
-            raise self._no_tree_error()
+            raise self._no_tree_error(split)
         if split not in tree.splits:
             looked = [layout.paths(self.data_root, split)["keypoints"] for layout in TREE_LAYOUTS]
             raise self._missing_split_error(split, looked)

@@ -161,6 +161,13 @@ class LSFBReader:
             f"  official-2.x: {official}, {SPLITS_DIR.format(data_root=self.data_root)}/<split>.json and "
             f"{self.pose_file('pose', '<id>')}")
 
+    def splits_present(self) -> list[str] | None:
+        """The split files of the official layout; None for the brief one (its splits are rows)."""
+        if self.tree_layout() != "official-2.x":
+            return None
+        splits_dir = SPLITS_DIR.format(data_root=self.data_root)
+        return sorted(n[:-5] for n in os.listdir(splits_dir) if n.endswith(".json")) if os.path.isdir(splits_dir) else []
+
     def sessions_on_disk(self) -> set[str]:
         try:
             with os.scandir(os.path.join(self._path(self.poses_dir), "pose")) as it:

@@ -311,6 +311,10 @@ def open_source(dataset: str, data_root: str | None = None, splits: list[str] | 
 
     reader = reader_from_params(params)
     split_list = list(splits or params.get("splits") or ["train", "val", "test"])
+    present = reader.splits_present() if hasattr(reader, "splits_present") else None
+    if not splits and present is not None:
+        # Users download one split at a time: summarise the splits the tree has.
+        split_list = [s for s in split_list if s in present] or present
     size = params.get("frame_size")
     return ReaderSource(reader, split_list, fps=params.get("fps"), frame_size=tuple(size) if size else None,
                         with_face=with_face)
