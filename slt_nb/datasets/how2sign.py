@@ -151,7 +151,7 @@ TREE_LAYOUTS = (
                ("{root}/{split}/" + _OFFICIAL_TEXT, "{root}/how2sign_realigned_{split}.csv",
                 "{root}/annotations.csv", "{parent}/annotations.csv"),
                ("{root}/{split}/rgb_front/raw_videos", "{root}/{split}/rgb_front/features/openpose_output/video")),
-    TreeLayout("flat", "flat tree: {split}/openpose_output/json beside the CSVs (slt-nb demo)",
+    TreeLayout("flat", "flat tree: <split>/openpose_output/json beside the CSVs (slt-nb demo)",
                "{root}/{split}/openpose_output/json",
                ("{root}/how2sign_realigned_{split}.csv", "{root}/annotations.csv"),
                ("{root}/{split}/raw_videos", "{root}/{split}/openpose_output/video")),
@@ -212,6 +212,9 @@ def layouts_tried(root: str, split: str = "{split}") -> str:
         paths = layout.paths(root, split)
         lines.append(f"  {layout.name} ({layout.description}): keypoints {paths['keypoints']}/<clip>/, "
                      f"text {' or '.join(paths['annotations'])}")
+        if layout.name == "official":
+            lines.append(f"  brief (project brief): keypoints as official, frames frame_000000_keypoints.json, "
+                         f"text {os.path.join(root, 'annotations.csv')} (id,text,split)")
     return "\n".join(lines)
 
 
