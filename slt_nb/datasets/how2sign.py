@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from slt_nb.datasets.registry import common_params, register_reader
-from slt_nb.errors import AnnotationError, ClipError, ParameterError, VideoError
+from slt_nb.errors import AnnotationError, ClipError, VideoError
 from slt_nb.formats.annotations import open_annotations, read_augmented, well_formed
 from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, TextRow, canonical_split,
                                   items_from_rows, split_values_entry)

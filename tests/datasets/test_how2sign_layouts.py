@@ -59,8 +59,8 @@ def test_brief_tree_maps_split_aliases_and_accounts_for_every_row(tmp_path):
     ann = root / "annotations.csv"
     lines = ann.read_text().splitlines()
     # as people write them: dev and Validation mean val; holdout is no split at all
-    lines = [lines[0]] + [l.replace(",val", ",dev", 1) if i == 1 else l.replace(",val", ",Validation", 1) if i == 2 else l
-                          for i, l in enumerate(lines[1:], start=1)]
+    lines[1] = lines[1].replace(",val", ",dev")
+    lines[2] = lines[2].replace(",val", ",Validation")
     lines.append("_zz_1-1-rgb_front,Kept aside.,holdout")
     ann.write_text("\n".join(lines) + "\n")
     assert detect_tree(str(root)).layout == "brief"
