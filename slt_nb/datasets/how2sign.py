@@ -248,6 +248,9 @@ class OpenPoseClip:
     def __fspath__(self) -> str:  # so code that took the folder path keeps working
         return self.folder
 
+    def __str__(self) -> str:
+        return self.folder
+
 
 @register_reader("how2sign")
 @dataclass

@@ -145,8 +145,10 @@ class LSFBReader:
 
     @staticmethod
     def detect(root: str) -> bool:
-        """Whether `root` looks like an LSFB-CONT tree (a poses/ folder of .npy sessions)."""
-        return os.path.isdir(os.path.join(root, "poses", "pose"))
+        """Whether `root` looks like an LSFB-CONT tree: poses/pose/ and either layout's annotations."""
+        return os.path.isdir(os.path.join(root, "poses", "pose")) and (
+            os.path.isfile(os.path.join(root, "annotations.csv"))
+            or os.path.isfile(SUBTITLES.format(data_root=root)))
 
     def tree_layout(self) -> str:
         """`brief` (annotations.csv), `official-2.x` (annotations/subtitles.json), else an error listing both."""

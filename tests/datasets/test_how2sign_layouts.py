@@ -162,3 +162,25 @@ def test_inspection_on_a_val_only_download_summarises_val(tmp_path):
     assert source.splits() == ["val"]
     assert [c.name for c in source.clips("val")] == ["_2FBDaOPYig_1-3-rgb_front", "_2FBDaOPYig_1-5-rgb_front"]
     assert np.asarray(source.load(source.clips("val")[1]).frames).shape == (12, 274 // 2 * 2)
+
+
+def test_detect_recognises_every_layout_and_nothing_else(tmp_path):
+    from slt_nb.datasets.lsfb import LSFBReader
+
+    for layout in ("official", "brief", "flat"):
+        root = how2sign_tree(tmp_path / layout, layout, {"test": VAL[:1]})
+        assert How2SignReader.detect(str(root)), layout
+        assert not LSFBReader.detect(str(root)), layout
+    assert How2SignReader.detect(str(tmp_path / "official" / "sentence_level"))
+    (tmp_path / "other" / "val").mkdir(parents=True)
+    assert not How2SignReader.detect(str(tmp_path / "other"))
+
+
+def test_inspection_draws_a_large_clip_with_its_own_frame_size(tmp_path):
+    from slt_nb.inspection import open_source
+
+    clips = [TreeClip("big_1-1-rgb_front", "Large video.", scale=1.5, video_size=(1920, 1080)), VAL[0]]
+    root = how2sign_tree(tmp_path / "How2Sign", "official", {"val": clips})
+    source = open_source("How2Sign", data_root=str(root))
+    big, usual = (source.load(ref) for ref in source.clips("val"))
+    assert big.frame_size == (1920, 1080) and usual.frame_size == (1280, 720)
