@@ -344,6 +344,15 @@ class How2SignReader:
             raise self._missing_split_error(split, looked)
         return tree.splits[split].keypoints
 
+    def require_splits(self, splits: list[str]) -> None:
+        """Raise, naming where it looked, if any split asked for has no keypoints or no text."""
+        for split in splits:
+            root = self.clip_root(split)
+            if self.keypoints_dir != "auto" and not os.path.isdir(root):
+                raise self._missing_split_error(split, [root])
+            if not (self.augmented and split in self.augmented_splits):
+                self.annotation_file(split)
+
     def video_dirs(self, split: str) -> list[str]:
         tree = self.tree() if self.keypoints_dir == "auto" else None
         if tree is not None and split in tree.splits:

@@ -170,6 +170,15 @@ class LSFBReader:
         splits_dir = SPLITS_DIR.format(data_root=self.data_root)
         return sorted(n[:-5] for n in os.listdir(splits_dir) if n.endswith(".json")) if os.path.isdir(splits_dir) else []
 
+    def require_splits(self, splits: list[str]) -> None:
+        """Raise if the official layout has no split file for a split asked for (the brief's splits are rows)."""
+        present = self.splits_present()
+        missing = [s for s in splits if present is not None and s not in present]
+        if missing:
+            raise AnnotationError(f"LSFB-CONT splits {missing} not found: looked for "
+                                  f"{[os.path.join(SPLITS_DIR.format(data_root=self.data_root), m + '.json') for m in missing]}; "
+                                  f"splits present: {present or 'none'}")
+
     def sessions_on_disk(self) -> set[str]:
         try:
             with os.scandir(os.path.join(self._path(self.poses_dir), "pose")) as it:

@@ -22,6 +22,8 @@ def run_export(params: dict, monitor=None, progress=None) -> dict:
     """Export every split in params['splits']; returns the manifest written beside the parts."""
     reader = reader_from_params(params)
     options = export_options(params)
+    if hasattr(reader, "require_splits"):
+        reader.require_splits(params["splits"])  # a missing split stops the run before any split is written
     for split in params["splits"]:
         if monitor is not None:
             monitor.mark(f"{split} start")

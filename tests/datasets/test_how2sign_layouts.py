@@ -184,3 +184,14 @@ def test_inspection_draws_a_large_clip_with_its_own_frame_size(tmp_path):
     source = open_source("How2Sign", data_root=str(root))
     big, usual = (source.load(ref) for ref in source.clips("val"))
     assert big.frame_size == (1920, 1080) and usual.frame_size == (1280, 720)
+
+
+def test_an_export_asking_for_a_missing_split_writes_nothing(tmp_path):
+    from slt_nb.export.run import run_export
+
+    root = how2sign_tree(tmp_path / "How2Sign", "official", {"val": VAL})
+    params = {"dataset": "How2Sign", "data_root": str(root), "output_dir": str(tmp_path / "out"),
+              "splits": ["val", "test"], "keypoints_dir": "auto", "annotations": "auto"}
+    with pytest.raises(AnnotationError, match="'test' not found"):
+        run_export(params)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

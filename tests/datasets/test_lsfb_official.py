@@ -87,3 +87,12 @@ def test_brief_layout_reads_dev_as_val_and_counts_other_splits(tmp_path):
     assert entry["split_values"]["rows_by_split_value"] == {"dev": 2, "train": 1}
     assert entry["reconciliation"]["sessions_missing"] == ["s9"]
     assert entry["reconciliation"]["sessions_without_rows_list"] == ["s2"]
+
+
+def test_require_splits_names_the_missing_split_files_before_any_export(tmp_path):
+    root = lsfb_official_tree(tmp_path / "lsfb_cont", SESSIONS, SPLITS, SUBTITLES)
+    reader = LSFBReader(str(root))
+    reader.require_splits(["train", "test"])
+    with pytest.raises(AnnotationError) as err:
+        reader.require_splits(["train", "val"])
+    assert "['val']" in str(err.value) and "metadata/splits/val.json" in str(err.value)
