@@ -51,6 +51,7 @@ class ExportOptions:
     chunk_size: int = 100
     feature_size: int = 1024
     compresslevel: int = 1
+    min_frames: int = 2  # Signformer's encoder turns clips under 2 frames into NaN
 
 
 def export_shard(
@@ -98,6 +99,11 @@ def export_shard(
                         )
                     if clip.frames.shape[0] == 0:
                         raise ClipError(f"{item.clip}: no frames")
+                    if clip.frames.shape[0] < options.min_frames:
+                        raise ClipError(
+                            f"{item.clip}: {clip.frames.shape[0]} frame(s), fewer than min_frames "
+                            f"{options.min_frames} (Signformer's encoder gives NaN for clips under 2 frames)"
+                        )
                 except ClipError as exc:
                     fragment["skipped"].extend(
                         asdict(Skipped(row, item.clip, str(exc), plan.annotation_file)) for row in item.rows
@@ -165,6 +171,7 @@ def export_split(
                     for part in fragment["parts"]:
                         on_part(part)
     entry = merge_fragments(fragments)
+    entry.update(plan.extra)  # where the reader found the files, reconciliation, frame sizes
     planned_skips = [asdict(s) for s in plan.skipped]
     entry["skipped"] = sorted(planned_skips + entry["skipped"], key=lambda s: s["row"])
     entry.update(

@@ -14,6 +14,7 @@ def export_options(params: dict) -> ExportOptions:
         output_dir=str(resolve(params["output_dir"])),
         chunk_size=int(params.get("chunk_size", 100)),
         feature_size=int(params.get("feature_size", 1024)),
+        min_frames=int(params.get("min_frames", 2)),
     )
 
 
@@ -21,6 +22,8 @@ def run_export(params: dict, monitor=None, progress=None) -> dict:
     """Export every split in params['splits']; returns the manifest written beside the parts."""
     reader = reader_from_params(params)
     options = export_options(params)
+    if hasattr(reader, "require_splits"):
+        reader.require_splits(params["splits"])  # a missing split stops the run before any split is written
     for split in params["splits"]:
         if monitor is not None:
             monitor.mark(f"{split} start")

@@ -29,6 +29,8 @@ def data_config(manifests: list[dict], directory: str | Path | None = None, max_
         for split, entry in manifest["splits"].items():
             key = SIGNFORMER_SPLIT.get(split, split)
             for part in entry["parts"]:
+                if not part["samples"]:
+                    continue  # a split that exported nothing leaves one empty part: nothing to train on
                 path = Path(directory, part["file"]) if directory else Path(part["file"])
                 lists.setdefault(key, []).append(str(path))
     return {

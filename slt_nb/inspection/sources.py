@@ -103,8 +103,10 @@ class ReaderSource:
     def load(self, ref: ClipRef) -> Clip:
         read = self.reader.read_for_inspection if self.with_face else self.reader.read
         data = read(ref.locator)
+        # A reader may know a clip's own frame size (a 1920x1080 How2Sign clip among 1280x720 ones).
+        size = getattr(ref.locator.locator, "frame_size", None) or self.frame_size
         return Clip(ref.split, ref.name, np.asarray(data.frames, dtype=np.float32), self.layout, ref.text,
-                    self.frame_size, self.fps, list(data.notes))
+                    tuple(size) if size else None, self.fps, list(data.notes))
 
     def iter_clips(self, split: str, limit: int | None = None) -> Iterator[Clip | tuple[ClipRef, Exception]]:
         """Load the split's clips in order (at most limit); a clip that fails comes as (ref, error)."""
@@ -311,6 +313,10 @@ def open_source(dataset: str, data_root: str | None = None, splits: list[str] | 
 
     reader = reader_from_params(params)
     split_list = list(splits or params.get("splits") or ["train", "val", "test"])
+    present = reader.splits_present() if hasattr(reader, "splits_present") else None
+    if not splits and present is not None:
+        # Users download one split at a time: summarise the splits the tree has.
+        split_list = [s for s in split_list if s in present] or present
     size = params.get("frame_size")
     return ReaderSource(reader, split_list, fps=params.get("fps"), frame_size=tuple(size) if size else None,
                         with_face=with_face)
