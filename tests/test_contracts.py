@@ -10,13 +10,14 @@ import pickle
 import numpy as np
 import pytest
 
-from conftest import REAL
 from slt_nb.datasets import READERS, reader_class, reader_from_params
 from slt_nb.errors import ClipError, UnknownName
 from slt_nb.export.pipeline import ExportOptions, export_split
 from slt_nb.extract import ESTIMATORS, estimator_class, load_estimators
 from slt_nb.formats.extraction import PosePart, check_pose_arrays, parts_layout, pose_keys
 from slt_nb.params import load_params, resolve
+
+from conftest import REAL
 
 load_estimators()
 TEST_VIDEO = REAL / "video_signing" / "test_video.mp4"

@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from slt_nb.errors import ParameterError
-from slt_nb.extract.estimators import (MODES, ClipPoses, FrameLandmarks, check_mode, estimate_clip,
-                                       register_estimator)
+from slt_nb.extract.estimators import MODES, ClipPoses, FrameLandmarks, check_mode, estimate_clip, register_estimator
 from slt_nb.formats.extraction import HOLISTIC_PARTS, pose_keys
 
 HOLISTIC_MODES = MODES

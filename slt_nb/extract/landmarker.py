@@ -97,7 +97,11 @@ class HolisticLandmarkerEstimator:
     def new_landmarker(self, video: bool):
         from mediapipe.tasks.python import vision
 
-        return vision.HolisticLandmarker.create_from_options(self.options(video))
+        try:
+            return vision.HolisticLandmarker.create_from_options(self.options(video))
+        except RuntimeError as exc:  # mediapipe says only what failed inside, not which file
+            raise ParameterError(f"model_path {str(self.model_path)!r}: MediaPipe cannot load it as a "
+                                 f"HolisticLandmarker model ({exc}); {MODEL_HINT}") from exc
 
     def extract(self, path: str | Path, num_frames: int = 16, frame_start: int = 1,
                 frame_end: int = -1) -> ClipPoses:

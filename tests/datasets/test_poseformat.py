@@ -3,12 +3,13 @@ import numpy as np
 import pytest
 from pose_format import Pose
 
-from conftest import DEMO, REPO
 from slt_nb.datasets import reader_from_params
 from slt_nb.datasets.poseformat import PoseFormatReader
 from slt_nb.errors import AnnotationError, ClipError
 from slt_nb.layouts import MEDIAPIPE_150
 from slt_nb.params import load_params
+
+from conftest import DEMO, REPO
 
 TREE = DEMO / "PoseFormat"
 FIXTURES = REPO / "tests" / "data" / "real_pose_clips"

@@ -10,7 +10,6 @@ import pytest
 from mediapipe.tasks.python import vision
 from mediapipe.tasks.python.components.containers.landmark import NormalizedLandmark
 
-from conftest import DEMO, REAL
 from slt_nb.errors import ParameterError
 from slt_nb.extract import build_estimator, estimator_class
 from slt_nb.extract.estimators import empty_poses, store_frame
@@ -18,6 +17,8 @@ from slt_nb.extract.holistic import HolisticExtractor
 from slt_nb.extract.landmarker import HolisticLandmarkerEstimator, landmarker_landmarks
 from slt_nb.extract.run import run_extraction
 from slt_nb.formats.extraction import HOLISTIC_PARTS, check_pose_arrays
+
+from conftest import DEMO, REAL
 
 WLASL = DEMO / "WLASL"
 TEST_VIDEO = REAL / "video_signing" / "test_video.mp4"

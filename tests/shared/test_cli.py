@@ -6,8 +6,9 @@ import sys
 import papermill
 import pytest
 
-from conftest import REPO
 from slt_nb import cli
+
+from conftest import REPO
 
 
 @pytest.mark.parametrize("command,notebooks", [("export", ["export"]), ("inspect", ["inspect"]), ("train", ["train"]),
