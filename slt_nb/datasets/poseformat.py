@@ -19,38 +19,20 @@ with no frames.
 """
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from slt_nb.datasets.base import ClipData, ExportItem, Skipped, SplitPlan, TextRow, items_from_rows
+from slt_nb.datasets.base import ClipData, ExportItem, SplitPlan, TextRow, items_from_rows
 from slt_nb.datasets.registry import common_params, register_reader
-from slt_nb.errors import AnnotationError, ClipError
-from slt_nb.formats.annotations import open_annotations, well_formed
+from slt_nb.errors import ClipError
+from slt_nb.formats.annotations import read_table
 from slt_nb.layouts import MEDIAPIPE_150
 
 COLUMNS = ("id", "text", "split")
 # layout segment -> pose-format component holding its points
 COMPONENTS = {"pose": "POSE_LANDMARKS", "left_hand": "LEFT_HAND_LANDMARKS", "right_hand": "RIGHT_HAND_LANDMARKS"}
-
-
-def read_pose_annotations(path: str) -> tuple[list[dict], list[Skipped]]:
-    """Rows of `annotations.csv` (id, text, split and an optional file) with their line numbers."""
-    with open_annotations(path) as f:
-        reader = csv.reader(f)
-        header = [c.strip() for c in next(reader, [])]
-        missing = [c for c in COLUMNS if c not in header]
-        if missing:
-            raise AnnotationError(f"{path}: columns {missing} missing; found {header}, expected "
-                                  f"{list(COLUMNS)} (and optionally 'file')")
-        rows, skipped = [], []
-        for line, fields in well_formed(path, reader, header, skipped):
-            row = {c: fields[header.index(c)].strip() for c in header}
-            row["line"] = line
-            rows.append(row)
-    return rows, skipped
 
 
 def read_pose_file(path: str):
@@ -133,7 +115,7 @@ class PoseFormatReader:
 
     def plan(self, split: str) -> SplitPlan:
         path = self._path(self.annotations)
-        all_rows, bad = read_pose_annotations(path)
+        all_rows, bad = read_table(path, COLUMNS, optional=("file",))
         rows = [TextRow(r["line"], r["id"], r["text"]) for r in all_rows if r["split"] == split]
         files = {r["line"]: self.pose_file(r) for r in all_rows if r["split"] == split}
         skipped = list(bad)

@@ -27,7 +27,7 @@ from slt_nb.formats.extraction import HOLISTIC_PARTS, pose_keys
 HOLISTIC_MODES = MODES
 POSE_PARTS = tuple(p.key for p in HOLISTIC_PARTS)
 POSE_KEYS = pose_keys(HOLISTIC_PARTS)
-# The result attribute holding each part's landmarks.
+# The result attribute holding each part's landmarks (the same in the legacy and the Tasks API).
 RESULT_FIELDS = {"pose": "pose_landmarks", "left_hand": "left_hand_landmarks", "right_hand": "right_hand_landmarks"}
 
 
@@ -63,17 +63,23 @@ def new_holistic(static_image_mode: bool):
 
 
 def holistic_landmarks(results) -> FrameLandmarks:
-    """One frame's Holistic results as part key -> (points, channels) array or None."""
+    """One frame's result of either MediaPipe Holistic API as part key -> (points, channels) array or None.
+
+    The legacy API gives a landmark-list message or None per part, the Tasks API a plain list
+    that is empty when the part was not found; both hold landmarks with x, y, z, visibility.
+    """
     out: FrameLandmarks = {}
     for part in HOLISTIC_PARTS:
         found = getattr(results, RESULT_FIELDS[part.key])
-        if found is None:
-            out[part.key] = None
-        elif part.channels == 4:
-            out[part.key] = np.array([(p.x, p.y, p.z, p.visibility) for p in found.landmark], np.float32)
-        else:
-            out[part.key] = np.array([(p.x, p.y, p.z) for p in found.landmark], np.float32)
+        found = getattr(found, "landmark", found)
+        out[part.key] = landmark_array(found, part.channels) if found else None
     return out
+
+
+def landmark_array(landmarks, channels: int) -> np.ndarray:
+    """MediaPipe landmarks as (points, channels) float32: x, y, z and, with 4 channels, visibility."""
+    fields = ("x", "y", "z", "visibility")[:channels]
+    return np.array([[getattr(p, f) or 0.0 for f in fields] for p in landmarks], np.float32)
 
 
 @register_estimator

@@ -20,12 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from slt_nb.errors import ParameterError
-from slt_nb.extract.estimators import ClipPoses, FrameLandmarks, check_mode, estimate_clip, register_estimator
-from slt_nb.extract.holistic import import_mediapipe
+from slt_nb.extract.estimators import ClipPoses, check_mode, estimate_clip, register_estimator
+from slt_nb.extract.holistic import holistic_landmarks, import_mediapipe
 from slt_nb.formats.extraction import HOLISTIC_PARTS
 
-# The result field holding each part's landmarks (an empty list when the part was not found).
-RESULT_FIELDS = {"pose": "pose_landmarks", "left_hand": "left_hand_landmarks", "right_hand": "right_hand_landmarks"}
 MODEL_HINT = ("download holistic_landmarker.task from MediaPipe's HolisticLandmarker model page "
               "(https://ai.google.dev/edge/mediapipe/solutions/vision/holistic_landmarker) on a machine "
               "with internet access and pass its path as model_path")
@@ -52,20 +50,6 @@ def file_fingerprint(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]
-
-
-def landmarker_landmarks(result) -> FrameLandmarks:
-    """One frame's HolisticLandmarkerResult as part key -> (points, channels) array or None."""
-    out: FrameLandmarks = {}
-    for part in HOLISTIC_PARTS:
-        found = getattr(result, RESULT_FIELDS[part.key]) or []
-        if not found:
-            out[part.key] = None
-        elif part.channels == 4:
-            out[part.key] = np.array([(p.x, p.y, p.z, p.visibility or 0.0) for p in found], np.float32)
-        else:
-            out[part.key] = np.array([(p.x, p.y, p.z) for p in found], np.float32)
-    return out
 
 
 @register_estimator
@@ -115,12 +99,12 @@ class HolisticLandmarkerEstimator:
             if self._image is None:
                 self._image = self.new_landmarker(video=False)
             return estimate_clip(path, self.parts, num_frames, frame_start, frame_end, tracking=False,
-                                 frame_landmarks=lambda rgb, ms: landmarker_landmarks(self._image.detect(image(rgb))))
+                                 frame_landmarks=lambda rgb, ms: holistic_landmarks(self._image.detect(image(rgb))))
         # VIDEO mode needs increasing timestamps, so each clip gets its own landmarker.
         with self.new_landmarker(video=True) as tracker:
             return estimate_clip(
                 path, self.parts, num_frames, frame_start, frame_end, tracking=True,
-                frame_landmarks=lambda rgb, ms: landmarker_landmarks(tracker.detect_for_video(image(rgb), ms)))
+                frame_landmarks=lambda rgb, ms: holistic_landmarks(tracker.detect_for_video(image(rgb), ms)))
 
     def close(self) -> None:
         if self._image is not None:

@@ -13,8 +13,8 @@ from mediapipe.tasks.python.components.containers.landmark import NormalizedLand
 from slt_nb.errors import ParameterError
 from slt_nb.extract import build_estimator, estimator_class
 from slt_nb.extract.estimators import empty_poses, store_frame
-from slt_nb.extract.holistic import HolisticExtractor
-from slt_nb.extract.landmarker import HolisticLandmarkerEstimator, landmarker_landmarks
+from slt_nb.extract.holistic import HolisticExtractor, holistic_landmarks
+from slt_nb.extract.landmarker import HolisticLandmarkerEstimator
 from slt_nb.extract.run import run_extraction
 from slt_nb.formats.extraction import HOLISTIC_PARTS, check_pose_arrays
 
@@ -92,7 +92,7 @@ def test_a_landmarker_result_becomes_the_arrays_of_its_parts():
             face_landmarks=[], pose_landmarks=fields["pose"], pose_world_landmarks=[],
             left_hand_landmarks=fields["left_hand"], left_hand_world_landmarks=[],
             right_hand_landmarks=fields["right_hand"], right_hand_world_landmarks=[])
-        store_frame(out, row, landmarker_landmarks(result), HOLISTIC_PARTS)
+        store_frame(out, row, holistic_landmarks(result), HOLISTIC_PARTS)
     out["frame_indices"] = arrays["frame_indices"]
     check_pose_arrays(out, "converted result", HOLISTIC_PARTS)
     for key in arrays:
