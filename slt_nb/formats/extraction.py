@@ -22,6 +22,21 @@ SKIPPED_COLUMNS = ("video_id", "split", "reason")
 
 
 @dataclass(frozen=True)
+class SkippedVideo:
+    """A listed video (or an index row) that has no output or is not used, and why.
+
+    The one type for WLASL listings, extraction runs and training data; `skipped.csv` holds
+    its SKIPPED_COLUMNS. (Annotation rows skipped by an export are `formats.annotations.Skipped`:
+    they are named by file and line, not by video and split.)
+    """
+
+    video_id: str
+    split: str
+    reason: str
+    source: str = ""  # where it was found: a file and line, a video path
+
+
+@dataclass(frozen=True)
 class PosePart:
     """One body part of a pose npz: its array key, skeleton and values per point."""
 

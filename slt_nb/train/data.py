@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from slt_nb.train.inputs import (POSE_INPUT_DIM, Augmentation, check_feature_arrays, pose_frames,
                                  read_video_frames)
-from slt_nb.formats.extraction import INDEX_COLUMNS, check_pose_arrays, read_class_list, read_npz
+from slt_nb.formats.extraction import INDEX_COLUMNS, SkippedVideo, check_pose_arrays, read_class_list, read_npz
 
 @dataclass
 class ClipRecord:
@@ -31,20 +31,10 @@ class ClipRecord:
     target: int = -1   # position in the run's label map
 
 
-@dataclass
-class Skipped:
-    """An index row (or unextracted video) that is not used, and why."""
-
-    video_id: str
-    split: str
-    reason: str
-    source: str
-
-
 # -- index and label map -----------------------------------------------------------------------
 
 def read_index(index_dir: Path, class_list: list[str], input_type: str,
-               video_dir: Path | None = None) -> tuple[list[ClipRecord], list[Skipped]]:
+               video_dir: Path | None = None) -> tuple[list[ClipRecord], list[SkippedVideo]]:
     """Rows of `<index_dir>/index.csv` that point at a usable file, and the rest with reasons."""
     index_path = index_dir / "index.csv"
     if not index_path.exists():
@@ -60,7 +50,7 @@ def read_index(index_dir: Path, class_list: list[str], input_type: str,
             where = f"{index_path.name} line {line}"
 
             def skip(reason):
-                skipped.append(Skipped(vid, split, reason, where))
+                skipped.append(SkippedVideo(vid, split, reason, where))
 
             if not vid:
                 skip("empty video_id")
@@ -101,13 +91,13 @@ def read_index(index_dir: Path, class_list: list[str], input_type: str,
                 vid = (row.get("video_id") or "").strip()
                 if vid and vid not in seen:
                     seen.add(vid)
-                    skipped.append(Skipped(vid, (row.get("split") or "").strip(),
+                    skipped.append(SkippedVideo(vid, (row.get("split") or "").strip(),
                                            f"not extracted: {row.get('reason', '')}", "skipped.csv"))
     if video_dir is not None and video_dir.is_dir() and input_type != "video":
         listed = seen
         for video in sorted(video_dir.glob("*.mp4")):
             if video.stem not in listed:
-                skipped.append(Skipped(video.stem, "", f"video not in the {input_type} extraction index",
+                skipped.append(SkippedVideo(video.stem, "", f"video not in the {input_type} extraction index",
                                        str(video)))
     return records, skipped
 
@@ -136,7 +126,7 @@ class ClipDataset(Dataset):
         self.cache, self.num_frames, self.video_size, self.seed = cache, num_frames, video_size, seed
         self.epoch = 0
         self.records: list[ClipRecord] = []
-        self.skipped: list[Skipped] = []
+        self.skipped: list[SkippedVideo] = []
         self._arrays: list[dict | None] = []
         self._widths: list[int] = []
         self._frames: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -145,7 +135,7 @@ class ClipDataset(Dataset):
             try:
                 arrays = self._load(record.path)
             except Exception as exc:  # any unreadable file is one skipped clip, not a failed run
-                self.skipped.append(Skipped(record.video_id, record.split, f"unreadable: {exc}", str(record.path)))
+                self.skipped.append(SkippedVideo(record.video_id, record.split, f"unreadable: {exc}", str(record.path)))
                 continue
             if input_type == "features":
                 self._widths.append(arrays["features"].shape[1])
@@ -160,7 +150,7 @@ class ClipDataset(Dataset):
         keep = [w == width for w in self._widths]
         for record, ok, w in zip(self.records, keep, self._widths):
             if not ok:
-                self.skipped.append(Skipped(record.video_id, record.split,
+                self.skipped.append(SkippedVideo(record.video_id, record.split,
                                             f"features have {w} columns, the other clips have {width}",
                                             str(record.path)))
         self.records = [r for r, ok in zip(self.records, keep) if ok]
@@ -243,7 +233,7 @@ class TrainingData:
 
     datasets: dict[str, ClipDataset]
     label_map: list[dict]
-    skipped: list[Skipped]
+    skipped: list[SkippedVideo]
     input_type: str
     index_rows: int = 0
     extra: dict = field(default_factory=dict)
@@ -290,7 +280,7 @@ def load_training_data(input_type: str, pose_dir: Path | None, feature_dir: Path
     index_rows = len(records) + sum(1 for s in skipped if s.source.startswith("index.csv"))
     unknown = [r for r in records if r.split not in splits]
     for r in unknown:
-        skipped.append(Skipped(r.video_id, r.split, f"split {r.split!r} is not one of {list(splits)}", str(r.path)))
+        skipped.append(SkippedVideo(r.video_id, r.split, f"split {r.split!r} is not one of {list(splits)}", str(r.path)))
     records = [r for r in records if r.split in splits]
     datasets = {}
     for split in splits:
