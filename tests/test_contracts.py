@@ -13,9 +13,10 @@ import pytest
 from slt_nb.datasets import READERS, reader_class, reader_from_params
 from slt_nb.errors import ClipError, UnknownName
 from slt_nb.export.pipeline import ExportOptions, export_split
-from slt_nb.extract import ESTIMATORS, estimator_class, load_estimators
+from slt_nb.extract import ESTIMATORS, build_estimator, estimator_class, load_estimators
 from slt_nb.formats.extraction import PosePart, check_pose_arrays, parts_layout, pose_keys
 from slt_nb.params import load_params, resolve
+from slt_nb.testing.landmarker_bundle import build_holistic_bundle
 
 from conftest import REAL
 
@@ -104,8 +105,19 @@ def test_estimator_parts_define_a_consistent_npz_contract(name):
     assert all(callable(getattr(cls, m)) for m in ("settings", "extract", "close"))
 
 
-def test_holistic_writes_exactly_the_arrays_its_parts_promise():
-    estimator = estimator_class("holistic")(holistic_mode="sampled")
+# How to build each registered estimator here (a new estimator adds its line; the test below
+# fails until it does). The landmarker runs on a bundle made from the wheel's legacy models.
+RUNNABLE = {
+    "holistic": lambda tmp: {"holistic_mode": "sampled"},
+    "holistic_landmarker": lambda tmp: {"holistic_mode": "sampled",
+                                        "model_path": build_holistic_bundle(tmp / "holistic_landmarker.task")},
+}
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_estimator_writes_exactly_the_arrays_its_parts_promise(name, tmp_path):
+    assert name in RUNNABLE, f"say in RUNNABLE how to build the {name!r} estimator for this test"
+    estimator = build_estimator(name, RUNNABLE[name](tmp_path))
     try:
         poses = estimator.extract(TEST_VIDEO, num_frames=4)
     finally:
@@ -113,3 +125,5 @@ def test_holistic_writes_exactly_the_arrays_its_parts_promise():
     assert set(poses.arrays) == set(pose_keys(estimator.parts))
     check_pose_arrays(poses.arrays, TEST_VIDEO, estimator.parts)
     assert all(poses.arrays[p.key].dtype == np.float32 for p in estimator.parts)
+    body = estimator.parts[0]
+    assert poses.arrays[body.flag].all(), "the signer's body is in every frame of the test video"
