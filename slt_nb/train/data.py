@@ -15,8 +15,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from slt_nb.train.inputs import (POSE_INPUT_DIM, Augmentation, check_feature_arrays, pose_frames,
+from slt_nb.train.inputs import (POSE_PARTS, Augmentation, pose_input_dim, check_feature_arrays, pose_frames,
                                  read_video_frames)
+from slt_nb.extract import estimator_parts, recorded_estimator
 from slt_nb.formats.extraction import INDEX_COLUMNS, SkippedVideo, check_pose_arrays, read_class_list, read_npz
 
 @dataclass
@@ -120,8 +121,9 @@ class ClipDataset(Dataset):
 
     def __init__(self, records: list[ClipRecord], input_type: str, normalise_pose: bool = True,
                  augmentation: Augmentation | None = None, cache: bool = True, num_frames: int = 16,
-                 video_size: int = 64, seed: int = 0):
+                 video_size: int = 64, seed: int = 0, parts=POSE_PARTS):
         self.input_type, self.normalise_pose = input_type, normalise_pose
+        self.parts = parts  # the pose estimator's parts (pose input only)
         self.augmentation = augmentation or Augmentation()
         self.cache, self.num_frames, self.video_size, self.seed = cache, num_frames, video_size, seed
         self.epoch = 0
@@ -170,7 +172,7 @@ class ClipDataset(Dataset):
             return {}
         arrays = read_npz(path)
         if self.input_type == "pose":
-            check_pose_arrays(arrays, path)
+            check_pose_arrays(arrays, path, self.parts)
         else:
             check_feature_arrays(arrays, path)
         return arrays
@@ -178,7 +180,7 @@ class ClipDataset(Dataset):
     @property
     def input_dim(self) -> int:
         if self.input_type == "pose":
-            return POSE_INPUT_DIM
+            return pose_input_dim(self.parts)
         if self.input_type == "features":
             return self.feature_dim or 0
         return 3 * self.video_size * self.video_size
@@ -201,16 +203,16 @@ class ClipDataset(Dataset):
             return torch.from_numpy(feats), torch.ones(len(feats), dtype=torch.bool), record.target
         if self.augmentation.enabled:
             rng = np.random.default_rng([self.seed, self.epoch, i])
-            frames, valid = pose_frames(arrays, self.normalise_pose, self.augmentation, rng)
+            frames, valid = pose_frames(arrays, self.normalise_pose, self.augmentation, rng, self.parts)
             return torch.from_numpy(frames), torch.from_numpy(valid), record.target
         if self.cache:
             # without augmentation a clip's frames never change: normalise once, not every epoch
             if i not in self._frames:
-                frames, valid = pose_frames(arrays, self.normalise_pose)
+                frames, valid = pose_frames(arrays, self.normalise_pose, parts=self.parts)
                 self._frames[i] = (torch.from_numpy(frames), torch.from_numpy(valid))
             frames_t, valid_t = self._frames[i]
             return frames_t, valid_t, record.target
-        frames, valid = pose_frames(arrays, self.normalise_pose)
+        frames, valid = pose_frames(arrays, self.normalise_pose, parts=self.parts)
         return torch.from_numpy(frames), torch.from_numpy(valid), record.target
 
 
@@ -277,6 +279,8 @@ def load_training_data(input_type: str, pose_dir: Path | None, feature_dir: Path
         raise ValueError(f"input_type {input_type} needs an extraction directory with an index.csv "
                          f"(pose_dir={pose_dir}, feature_dir={feature_dir})")
     records, skipped = read_index(Path(index_dir), class_list, input_type, video_dir)
+    # pose files have the parts of the estimator that wrote them (its name is in extraction.json)
+    parts = estimator_parts(recorded_estimator(index_dir)) if input_type == "pose" else POSE_PARTS
     index_rows = len(records) + sum(1 for s in skipped if s.source.startswith("index.csv"))
     unknown = [r for r in records if r.split not in splits]
     for r in unknown:
@@ -285,7 +289,7 @@ def load_training_data(input_type: str, pose_dir: Path | None, feature_dir: Path
     datasets = {}
     for split in splits:
         ds = ClipDataset([r for r in records if r.split == split], input_type, normalise_pose,
-                         augmentation if split == "train" else None, cache, num_frames, video_size, seed)
+                         augmentation if split == "train" else None, cache, num_frames, video_size, seed, parts)
         datasets[split] = ds
     if input_type == "features":
         # the width most files share is the extraction's embed_dim; a file of another width is the odd one out

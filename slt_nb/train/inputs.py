@@ -21,7 +21,14 @@ from slt_nb.formats.extraction import HOLISTIC_PARTS
 POSE_PARTS = HOLISTIC_PARTS
 POSE_POINTS = sum(p.skeleton.size for p in POSE_PARTS)               # 75 for Holistic
 POSE_FLAGS = len(POSE_PARTS)                                         # one detected flag per part
-POSE_INPUT_DIM = POSE_POINTS * 3 + POSE_FLAGS                        # 228 for Holistic
+
+
+def pose_input_dim(parts=POSE_PARTS) -> int:
+    """Width of one frame of pose input: x, y, z of every point plus one detected flag per part."""
+    return sum(p.skeleton.size for p in parts) * 3 + len(parts)
+
+
+POSE_INPUT_DIM = pose_input_dim()                                    # 228 for Holistic
 
 
 @dataclass
