@@ -23,7 +23,6 @@ the windows asked for are read, so memory does not grow with the length of a ses
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -35,7 +34,7 @@ from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, Text
                                   items_from_rows, split_values_entry)
 from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import AnnotationError, ClipError, ParameterError
-from slt_nb.formats.annotations import open_annotations, read_augmented, well_formed
+from slt_nb.formats.annotations import read_augmented, read_table
 from slt_nb.layouts import MEDIAPIPE_150
 
 PARTS = ("pose", "left_hand", "right_hand")
@@ -90,18 +89,7 @@ def check_subtitle_times(path: str, session: str, windows: list[tuple[float, flo
 
 def read_lsfb_annotations(path: str) -> tuple[list[dict], list[Skipped]]:
     """All rows of `annotations.csv` as dicts with their line number; malformed rows skipped."""
-    with open_annotations(path) as f:
-        reader = csv.reader(f)
-        header = [c.strip() for c in next(reader, [])]
-        missing = [c for c in COLUMNS if c not in header]
-        if missing:
-            raise AnnotationError(f"{path}: columns {missing} missing; found {header}, expected {list(COLUMNS)}")
-        rows, skipped = [], []
-        for line, fields in well_formed(path, reader, header, skipped):
-            row = {c: fields[header.index(c)].strip() for c in COLUMNS}
-            row["line"] = line
-            rows.append(row)
-    return rows, skipped
+    return read_table(path, COLUMNS)
 
 
 @register_reader("lsfb")

@@ -67,3 +67,25 @@ def read_augmented(path: str | os.PathLike) -> tuple[list[TextRow], list[Skipped
         for line, fields in well_formed(path, csv.reader(f, delimiter=delimiter), header, skipped):
             rows.append(TextRow(line, fields[id_col].strip(), fields[text_col].strip()))
     return rows, skipped
+
+
+def read_table(path: str, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> tuple[list[dict], list[Skipped]]:
+    """Rows of a comma-separated annotation file as dicts of `columns` (+ those `optional` present).
+
+    Each dict has its `line`; a file without a required column raises AnnotationError naming
+    the missing and the found columns; malformed rows are returned as Skipped.
+    """
+    with open_annotations(path) as f:
+        reader = csv.reader(f)
+        header = [c.strip() for c in next(reader, [])]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            also = f" (and optionally {list(optional)})" if optional else ""
+            raise AnnotationError(f"{path}: columns {missing} missing; found {header}, expected {list(columns)}{also}")
+        wanted = [c for c in columns + optional if c in header]
+        rows, skipped = [], []
+        for line, fields in well_formed(path, reader, header, skipped):
+            row = {c: fields[header.index(c)].strip() for c in wanted}
+            row["line"] = line
+            rows.append(row)
+    return rows, skipped
