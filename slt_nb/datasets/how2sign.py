@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import AnnotationError, ClipError
-from slt_nb.formats.annotations import open_annotations, read_augmented, well_formed
+from slt_nb.formats.annotations import open_annotations, parse_lines, read_augmented, well_formed
 from slt_nb.datasets.base import ClipData, ExportItem, Skipped, SplitPlan, TextRow, items_from_rows
 from slt_nb.formats.openpose import read_openpose_clip, read_openpose_clip_with_face
 from slt_nb.layouts import OPENPOSE_134, OPENPOSE_274
@@ -46,10 +46,9 @@ def read_annotations(path: str | os.PathLike, split: str) -> tuple[list[Annotati
         comma = [c.strip() for c in comma]
         if all(c in tabbed for c in ("SENTENCE_NAME", "SENTENCE")):
             # Written by pandas: a sentence with quotes is itself quoted, inner quotes doubled.
-            reader = csv.reader(f, delimiter="\t")
-            return _realigned_rows(path, tabbed, reader, split)
+            return _realigned_rows(path, tabbed, parse_lines(f, "\t"), split)
         if all(c in comma for c in SIMPLE_COLUMNS):
-            return _simple_rows(path, comma, csv.reader(f), split)
+            return _simple_rows(path, comma, parse_lines(f, ","), split)
         found = tabbed if len(tabbed) > len(comma) else comma
         raise AnnotationError(
             f"{path}: unrecognised annotation header; found columns {found}; expected the How2Sign "
@@ -58,18 +57,18 @@ def read_annotations(path: str | os.PathLike, split: str) -> tuple[list[Annotati
         )
 
 
-def _realigned_rows(path, header, reader, split):
+def _realigned_rows(path, header, lines, split):
     name_col, text_col = header.index("SENTENCE_NAME"), header.index("SENTENCE")
     rows, skipped = [], []
-    for line, fields in well_formed(path, reader, header, skipped, name_col, "tab-separated fields"):
+    for line, fields in well_formed(path, lines, header, skipped, name_col, "tab-separated fields", delimiter="\t"):
         rows.append(AnnotationRow(line, fields[name_col].strip(), fields[text_col].strip(), split))
     return rows, skipped
 
 
-def _simple_rows(path, header, reader, split):
+def _simple_rows(path, header, lines, split):
     cols = {c: header.index(c) for c in SIMPLE_COLUMNS}
     rows, skipped = [], []
-    for line, fields in well_formed(path, reader, header, skipped, expected_suffix=f" ({','.join(header)})"):
+    for line, fields in well_formed(path, lines, header, skipped, cols["id"], expected_suffix=f" ({','.join(header)})"):
         if fields[cols["split"]].strip() != split:
             continue
         rows.append(AnnotationRow(line, fields[cols["id"]].strip(), fields[cols["text"]].strip(), split))

@@ -25,7 +25,7 @@ import numpy as np
 from slt_nb.datasets.base import ClipData, ExportItem, Skipped, SplitPlan, TextRow, items_from_rows
 from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import AnnotationError, ClipError, ParameterError
-from slt_nb.formats.annotations import open_annotations, read_augmented, well_formed
+from slt_nb.formats.annotations import open_annotations, parse_lines, read_augmented, well_formed
 from slt_nb.layouts import MEDIAPIPE_150
 
 PARTS = ("pose", "left_hand", "right_hand")
@@ -50,13 +50,13 @@ def frame_range(start_ms: float, end_ms: float, fps: float = 50.0) -> tuple[int,
 def read_lsfb_annotations(path: str) -> tuple[list[dict], list[Skipped]]:
     """All rows of `annotations.csv` as dicts with their line number; malformed rows skipped."""
     with open_annotations(path) as f:
-        reader = csv.reader(f)
-        header = [c.strip() for c in next(reader, [])]
+        header_line = f.readline()
+        header = [c.strip() for c in next(csv.reader([header_line]), [])]
         missing = [c for c in COLUMNS if c not in header]
         if missing:
             raise AnnotationError(f"{path}: columns {missing} missing; found {header}, expected {list(COLUMNS)}")
         rows, skipped = [], []
-        for line, fields in well_formed(path, reader, header, skipped):
+        for line, fields in well_formed(path, parse_lines(f, ","), header, skipped, header.index("id")):
             row = {c: fields[header.index(c)].strip() for c in COLUMNS}
             row["line"] = line
             rows.append(row)
