@@ -20,7 +20,7 @@ from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import AnnotationError, ClipError
 from slt_nb.formats.annotations import open_annotations, parse_lines, read_augmented, well_formed
 from slt_nb.datasets.base import ClipData, ExportItem, Skipped, SplitPlan, TextRow, items_from_rows
-from slt_nb.formats.openpose import read_openpose_clip, read_openpose_clip_with_face
+from slt_nb.formats.openpose import ABSURD_VALUE, read_openpose_clip, read_openpose_clip_with_face
 from slt_nb.layouts import OPENPOSE_134, OPENPOSE_274
 
 REALIGNED_COLUMNS = ("VIDEO_ID", "VIDEO_NAME", "SENTENCE_ID", "SENTENCE_NAME",
@@ -162,6 +162,9 @@ class How2SignReader:
         notes = []
         if files.gaps:
             notes.append(f"frame numbers missing: {files.describe_gaps()} ({len(rows)} frames found)")
+        if counts.zeroed_frames:
+            notes.append(f"{counts.zeroed_frames} of {len(rows)} frames written as zeros: their keypoints held "
+                         f"null, NaN, infinite or absurd (>= {ABSURD_VALUE:g}) values")
         if counts.outside_frame:
             notes.append(f"{counts.outside_frame} frames have body points beyond the frame size "
                          f"{self.frame_size}: is the video larger?")
@@ -185,8 +188,16 @@ class How2SignReader:
 
 
 def _list_folders(root: str) -> set[str]:
+    """Names of the clip folders under root, with broken links kept so reading can name the fault."""
     try:
         with os.scandir(root) as it:
-            return {e.name for e in it if e.is_dir()}
+            return {e.name for e in it if _folder_or_link(e)}
     except FileNotFoundError:
         return set()
+
+
+def _folder_or_link(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir() or entry.is_symlink()
+    except OSError:  # a symlink loop: reading the clip says so, with its path
+        return True
