@@ -62,7 +62,8 @@ def decode_annotations(path: str, data: bytes) -> str:
             f"{path}: not readable as {ENCODING} (with or without BOM): byte 0x{data[exc.start]:02x} at "
             f"line {line}, byte offset {exc.start} is invalid; {_what_it_looks_like(data)}"
         ) from None
-    if "\x00" in text:
+    # UTF-16 without BOM or a binary file is full of NULs; a stray one only costs its line (parse_lines)
+    if "\x00" in text.split("\n", 1)[0] or text.count("\x00") * 100 > len(text):
         line = text[: text.index("\x00")].count("\n") + 1
         raise AnnotationError(f"{path}: line {line} holds a NUL character; expected {ENCODING} text; "
                               f"{_what_it_looks_like(data)}")
@@ -106,6 +107,9 @@ def parse_lines(f, delimiter: str = ",", first: int = 2) -> Iterator[Line]:
         text = raw[:-1] if raw.endswith("\r") else raw
         if not text.strip():
             yield Line(number, text, [])
+            continue
+        if "\x00" in text:  # would end a file name early, or make os calls raise
+            yield Line(number, text, None, "holds a NUL character")
             continue
         try:
             fields = next(csv.reader([text], delimiter=delimiter, strict=True))
