@@ -71,7 +71,7 @@ def decode_annotations(path: str, data: bytes) -> str:
 
 
 def open_annotations(path: str | os.PathLike, what: str = "annotation file") -> io.StringIO:
-    """The file's decoded text as a file object for csv (newline=''), or AnnotationError naming it."""
+    """The file's decoded text as a file object, or AnnotationError naming it."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -81,7 +81,8 @@ def open_annotations(path: str | os.PathLike, what: str = "annotation file") -> 
         raise AnnotationError(f"{path}: {what} is a folder; expected a file") from None
     except OSError as exc:
         raise AnnotationError(f"{path}: {what} cannot be read: {exc.strerror or exc}") from None
-    return io.StringIO(decode_annotations(str(path), data), newline="")
+    # newline="\n": readline() ends the header at "\n" only, as parse_lines ends every other line
+    return io.StringIO(decode_annotations(str(path), data), newline="\n")
 
 
 @dataclass
@@ -150,14 +151,14 @@ def _open_quote_field(text: str, delimiter: str) -> int:
 def well_formed(path: str, lines: Iterable[Line], header: list[str], skipped: list[Skipped],
                 id_col: int = 0, fields_word: str = "fields", expected_suffix: str = "",
                 delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
-    """(line, fields) of each data row with as many fields as the header; blank lines ignored.
+    """(line, fields) of each data row with as many fields as the header; whitespace-only lines ignored.
 
     A line whose quoting is broken or with another number of fields is appended to `skipped`
     with its line number, so every non-blank line is either yielded or listed.
     """
     for line in lines:
         fields = line.fields
-        if fields is not None and (not fields or not any(x.strip() for x in fields)):
+        if not line.text.strip():
             continue
         if fields is None:
             clip = guess_clip(line.text, delimiter, id_col)

@@ -104,7 +104,7 @@ def _body_confidence(person: dict) -> float:
     pose = person.get("pose_keypoints_2d")
     if not isinstance(pose, list):
         return 0.0
-    return float(sum(c for c in pose[2::3] if _is_number(c) and math.isfinite(c)))
+    return float(sum(c for c in pose[2::3] if _is_number(c) and abs(c) < ABSURD_VALUE))
 
 
 def _is_number(value) -> bool:

@@ -135,3 +135,15 @@ def test_a_clip_folder_link_loop_or_dangling_link_is_named(tmp_path):
     os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
     with pytest.raises(ClipError, match="dangling symbolic link"):
         list_frame_files(str(tmp_path / "dangling"))
+
+
+def test_huge_confidences_do_not_break_picking_the_signer(tmp_path, real_how2sign_frame):
+    signer, other = _person(real_how2sign_frame), _person(real_how2sign_frame)
+    other["pose_keypoints_2d"][2] = 10 ** 30  # read by orjson as a float far beyond any confidence
+    other["pose_keypoints_2d"][5] = 1e308
+    clip = _clip(tmp_path, real_how2sign_frame)
+    path = clip / "clip_000000000000_keypoints.json"
+    path.write_text(json.dumps({"version": 1.3, "people": [other, signer]}))
+    rows, counts, _ = read_openpose_clip(str(clip))
+    assert counts.several_people == 1 and np.isfinite(rows).all()
+    assert np.array_equal(rows[0], rows[1])  # the absurd values count nothing: the real signer was kept
