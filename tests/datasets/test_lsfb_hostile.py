@@ -78,7 +78,7 @@ def _replace_pose(root, make):
     (lambda p, a: np.save(p, a > 0.5), "(boolean)"),
 ])
 def test_broken_or_strange_session_arrays_are_skipped_by_name(tmp_path, make, reason):
-    root = _tree(tmp_path, [GOOD, f"other,Salut,CLSFBI0209A_S004_B,600,2000,train\n"])
+    root = _tree(tmp_path, [GOOD, "other,Salut,CLSFBI0209A_S004_B,600,2000,train\n"])
     path = _replace_pose(root, make)
     entry, samples = _export(root, tmp_path)
     assert [s["name"] for s in samples] == ["train/other"]
