@@ -114,6 +114,9 @@ class How2SignReader:
         """The clip with the face too (OPENPOSE_274), for plots."""
         rows, counts, files = read_openpose_clip_with_face(item.locator, self.frame_size)
         notes = [f"frame numbers missing: {files.describe_gaps()}"] if files.gaps else []
+        if counts.zeroed_frames:
+            notes.append(f"{counts.zeroed_frames} frames drawn as zeros: their keypoints held null, NaN, infinite "
+                         "or absurd values")
         return ClipData(rows, counts.as_dict(), notes)
 
     def annotation_file(self, split: str) -> str:
