@@ -1,16 +1,30 @@
-"""The invariants every export must keep, whatever its input, and small real trees to mutate."""
+"""The invariants every export must keep, whatever its input, and small real trees to mutate.
+
+Importing this module sets the Hypothesis profile, bounded so `make test` stays within a minute:
+`derandomize` makes every run try the same examples (a red `make test` is reproducible), and
+HYPOTHESIS_PROFILE=explore runs 400 examples a property with fresh randomness, for hunting.
+(Not a conftest.py: a second module named conftest would shadow `from conftest import REPO`.)
+"""
 import csv
 import io
 import math
+import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
+from hypothesis import HealthCheck, settings
 
 from slt_nb.errors import AnnotationError
 from slt_nb.export.pipeline import ExportOptions, export_split
 from slt_nb.formats.pami import load_signformer
+
+settings.register_profile("slt-nb", max_examples=50, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("explore", max_examples=400, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "slt-nb"))
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
