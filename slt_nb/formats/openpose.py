@@ -119,23 +119,24 @@ def _frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
     if not isinstance(doc, dict) or not isinstance(doc.get("people"), list):
         raise ClipError(f"{path}: not an OpenPose frame (no 'people' list)")
     people = doc["people"]
-    for i, person in enumerate(people):
-        if not isinstance(person, dict):
-            raise ClipError(f"{path}: people[{i}] is {_json_type(person)}; expected an object of keypoint arrays")
     if not people:
         counts.empty_people += 1
         values += _ZEROS[_POINTS]
         return
+    for i, person in enumerate(people):
+        if type(person) is not dict:
+            raise ClipError(f"{path}: people[{i}] is {_json_type(person)}; expected an object of keypoint arrays")
     if len(people) > 1:
         counts.several_people += 1
         person = max(people, key=_body_confidence)
-    else:
-        person = people[0]
     for key, points in _PARTS:
         part = person.get(key)
+        if type(part) is list and len(part) == points * 3:  # the common case first: one check
+            values += part
+            continue
         if part is None:
             part = []
-        if not isinstance(part, list):
+        if type(part) is not list:
             raise ClipError(f"{path}: '{key}' is {_json_type(part)}; expected a list of {points * 3} numbers")
         if len(part) == points * 3:
             values += part
@@ -234,7 +235,7 @@ def read_openpose_frames(
     """
     counts = FrameCounts(frames=len(paths))
     flat: list = []  # one flat list for the clip, converted once: far cheaper than per-row numpy
-    suspicious = False  # a boolean in some frame: numpy would read it as 0/1
+    raws = []
     for path in paths:
         raw, had_face = _without_face(_read_file(path))
         try:
@@ -243,7 +244,12 @@ def read_openpose_frames(
             raise ClipError(f"{path}: unparsable JSON ({exc})") from None
         _frame_values(path, doc, counts, flat)
         counts.no_face += not had_face
-        suspicious = suspicious or b"true" in raw or b"false" in raw
+        raws.append(raw)
+    # numpy would read a boolean as 0 or 1: look for one in the whole clip at once (one scan of a
+    # joined buffer costs a fifth of a scan per frame)
+    clip_bytes = b"".join(raws)
+    suspicious = b"true" in clip_bytes or b"false" in clip_bytes
+    del raws, clip_bytes
     per_frame = _POINTS * 3
     values = None
     if not suspicious:
@@ -252,7 +258,7 @@ def read_openpose_frames(
         except (ValueError, TypeError, OverflowError):
             pass
         else:  # strings, nulls and huge integers give another dtype: checked value by value
-            values = values.astype(np.float64) if values.dtype.kind in "fiu" else None
+            values = values.astype(np.float64, copy=False) if values.dtype.kind in "fiu" else None
     if values is None:
         values = _checked_values(paths, flat, per_frame)
     bad_frames = _corrupt_rows(values.reshape(len(paths), per_frame))
