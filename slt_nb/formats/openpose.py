@@ -129,6 +129,8 @@ def _frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
     if len(people) > 1:
         counts.several_people += 1
         person = max(people, key=_body_confidence)
+    else:
+        person = people[0]
     for key, points in _PARTS:
         part = person.get(key)
         if type(part) is list and len(part) == points * 3:  # the common case first: one check
