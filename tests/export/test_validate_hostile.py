@@ -101,3 +101,12 @@ def test_a_real_manifest_with_its_parts_still_validates_clean(export):
     report = validate_exports([manifest_path(export, "How2Sign")])
     assert report.ok and report.findings == [] and report.parts == 2
     assert json.loads(manifest_path(export, "How2Sign").read_text())["splits"]["test"]["rows_exported"] == 4
+
+
+def test_a_bare_file_without_a_part_number_is_a_load_finding_not_a_traceback(tmp_path):
+    odd = _write(tmp_path / "D-1024.pami0.train", [_sample("train/a")])
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a part")
+    report = validate_exports([odd, junk])
+    assert report.samples == 1 and [f.check for f in report.findings] == ["load"]
+    assert report.findings[0].file == str(junk)
