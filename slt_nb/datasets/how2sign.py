@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 
 from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import AnnotationError, ClipError, VideoError
-from slt_nb.formats.annotations import open_annotations, read_augmented, well_formed
+from slt_nb.formats.annotations import open_annotations, parse_lines, read_augmented, well_formed
 from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, TextRow, canonical_split,
                                   items_from_rows, split_values_entry)
-from slt_nb.formats.openpose import read_openpose_clip, read_openpose_clip_with_face
+from slt_nb.formats.openpose import ABSURD_VALUE, read_openpose_clip, read_openpose_clip_with_face
 from slt_nb.formats.video import video_frame_size
 from slt_nb.layouts import OPENPOSE_134, OPENPOSE_274
 
@@ -80,10 +80,9 @@ def read_annotation_file(path: str | os.PathLike, split: str) -> AnnotationFile:
         comma = [c.strip() for c in comma]
         if all(c in tabbed for c in ("SENTENCE_NAME", "SENTENCE")):
             # Written by pandas: a sentence with quotes is itself quoted, inner quotes doubled.
-            reader = csv.reader(f, delimiter="\t")
-            return AnnotationFile(*_realigned_rows(path, tabbed, reader, split))
+            return AnnotationFile(*_realigned_rows(path, tabbed, parse_lines(f, "\t"), split))
         if all(c in comma for c in SIMPLE_COLUMNS):
-            return _simple_rows(path, comma, csv.reader(f), split)
+            return _simple_rows(path, comma, parse_lines(f, ","), split)
         found = tabbed if len(tabbed) > len(comma) else comma
         raise AnnotationError(
             f"{path}: unrecognised annotation header; found columns {found}; expected the How2Sign "
@@ -92,19 +91,19 @@ def read_annotation_file(path: str | os.PathLike, split: str) -> AnnotationFile:
         )
 
 
-def _realigned_rows(path, header, reader, split):
+def _realigned_rows(path, header, lines, split):
     name_col, text_col = header.index("SENTENCE_NAME"), header.index("SENTENCE")
     rows, skipped = [], []
-    for line, fields in well_formed(path, reader, header, skipped, name_col, "tab-separated fields"):
+    for line, fields in well_formed(path, lines, header, skipped, name_col, "tab-separated fields", delimiter="\t"):
         rows.append(AnnotationRow(line, fields[name_col].strip(), fields[text_col].strip(), split))
     return rows, skipped
 
 
-def _simple_rows(path, header, reader, split):
+def _simple_rows(path, header, lines, split):
     cols = {c: header.index(c) for c in SIMPLE_COLUMNS}
     rows, skipped = [], []
     by_value: dict[str, int] = {}
-    for line, fields in well_formed(path, reader, header, skipped, expected_suffix=f" ({','.join(header)})"):
+    for line, fields in well_formed(path, lines, header, skipped, cols["id"], expected_suffix=f" ({','.join(header)})"):
         value = fields[cols["split"]].strip()
         by_value[value] = by_value.get(value, 0) + 1
         if canonical_split(value) != split:
@@ -305,6 +304,9 @@ class How2SignReader:
         folder, size = self._where(item)
         rows, counts, files = read_openpose_clip_with_face(folder, size)
         notes = [f"frame numbers missing: {files.describe_gaps()}"] if files.gaps else []
+        if counts.zeroed_frames:
+            notes.append(f"{counts.zeroed_frames} frames drawn as zeros: their keypoints held null, NaN, infinite "
+                         "or absurd values")
         return ClipData(rows, counts.as_dict(), notes)
 
     def _no_tree_error(self, split: str = "{split}") -> AnnotationError:
@@ -459,6 +461,9 @@ class How2SignReader:
         notes = []
         if files.gaps:
             notes.append(f"frame numbers missing: {files.describe_gaps()} ({len(rows)} frames found)")
+        if counts.zeroed_frames:
+            notes.append(f"{counts.zeroed_frames} of {len(rows)} frames written as zeros: their keypoints held "
+                         f"null, NaN, infinite or absurd (>= {ABSURD_VALUE:g}) values")
         if counts.outside_frame:
             notes.append(f"{counts.outside_frame} frames have body points beyond the frame size "
                          f"{size}: is the video larger?")
@@ -485,8 +490,16 @@ class How2SignReader:
 
 
 def _list_folders(root: str) -> set[str]:
+    """Names of the clip folders under root, with broken links kept so reading can name the fault."""
     try:
         with os.scandir(root) as it:
-            return {e.name for e in it if e.is_dir()}
+            return {e.name for e in it if _folder_or_link(e)}
     except FileNotFoundError:
         return set()
+
+
+def _folder_or_link(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir() or entry.is_symlink()
+    except OSError:  # a symlink loop: reading the clip says so, with its path
+        return True

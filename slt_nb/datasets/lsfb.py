@@ -50,6 +50,26 @@ class Window:
     end_ms: float
 
 
+# Normalised MediaPipe coordinates this far out are no detection but a corrupt file.
+ABSURD_VALUE = 1e3
+
+
+def window_problem(window: Window) -> str:
+    """Why a sentence window cannot be cut from its session ("" when it can).
+
+    A negative time would index from the end of the session (numpy wraps), NaN or infinite
+    times have no frame, and an empty or reversed window has no frames to export.
+    """
+    start, end = window.start_ms, window.end_ms
+    if not (math.isfinite(start) and math.isfinite(end)):
+        return f"start {start:g} ms / end {end:g} ms: expected finite times in milliseconds"
+    if start < 0 or end < 0:
+        return f"negative time (start {start:g} ms, end {end:g} ms); expected times from 0 in the session"
+    if end <= start:
+        return f"empty window, start {start:g} ms >= end {end:g} ms"
+    return ""
+
+
 def frame_range(start_ms: float, end_ms: float, fps: float = 50.0) -> tuple[int, int]:
     """Frames [first, stop) of a window: floor(start / frame_ms), ceil(end / frame_ms)."""
     frame_ms = 1000.0 / fps
@@ -90,6 +110,40 @@ def check_subtitle_times(path: str, session: str, windows: list[tuple[float, flo
 def read_lsfb_annotations(path: str) -> tuple[list[dict], list[Skipped]]:
     """All rows of `annotations.csv` as dicts with their line number; malformed rows skipped."""
     return read_table(path, COLUMNS)
+
+
+def _load_session_array(path: str) -> np.ndarray:
+    """A session's .npy, memory-mapped, or ClipError saying what the file is instead.
+
+    np.load opens a zip archive whatever its name, so an `.npz` saved as `.npy` comes back as
+    an NpzFile, not an error; complex, string, structured and object arrays load fine too and
+    are refused here by their dtype, before numpy would cast them to wrong numbers.
+    """
+    try:
+        if os.path.getsize(path) == 0:
+            raise ClipError(f"{path}: empty file (0 bytes); expected a .npy array")
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ClipError:
+        raise
+    except Exception as exc:  # truncated header, not .npy at all, a pickle, an I/O error
+        raise ClipError(f"{path}: not a readable .npy array ({type(exc).__name__}: {exc})") from None
+    if not isinstance(arr, np.ndarray):
+        names = list(getattr(arr, "files", []))
+        close = getattr(arr, "close", None)
+        if close is not None:
+            close()
+        raise ClipError(f"{path}: an .npz archive (arrays {names}) saved as .npy; expected one (T, N, 3) array")
+    if arr.dtype.kind not in "fiu":
+        raise ClipError(f"{path}: dtype {arr.dtype} ({_dtype_kind(arr.dtype)}); expected real numbers "
+                        "(float16/32/64 or integers)")
+    return arr
+
+
+def _dtype_kind(dtype: np.dtype) -> str:
+    if dtype.fields:
+        return "structured"
+    return {"c": "complex", "U": "string", "S": "bytes", "O": "object", "b": "boolean", "M": "datetime",
+            "m": "timedelta", "V": "raw bytes"}.get(dtype.kind, dtype.kind)
 
 
 @register_reader("lsfb")
@@ -181,7 +235,12 @@ class LSFBReader:
         return template.format(data_root=self.data_root)
 
     def pose_file(self, part: str, video_id: str) -> str:
-        return os.path.join(self._path(self.poses_dir), part, f"{video_id}.npy")
+        """The session's array for one part; ClipError if video_id would lead outside poses/<part>/."""
+        folder = os.path.join(self._path(self.poses_dir), part)
+        if video_id in ("", ".", "..") or "/" in video_id or os.sep in video_id or "\x00" in video_id:
+            raise ClipError(f"video_id {video_id!r}: not a plain file name, would lead outside {folder}; "
+                            "expected the name of a session file in that folder")
+        return os.path.join(folder, f"{video_id}.npy")
 
     def plan(self, split: str) -> SplitPlan:
         if self.tree_layout() == "official-2.x":
@@ -220,8 +279,9 @@ class LSFBReader:
             window, line = found
             if window is None:
                 raise ClipError(f"{ann_path} line {line}: start/end are not numbers")
-            if window.end_ms <= window.start_ms:
-                raise ClipError(f"{ann_path} line {line}: empty window, start {window.start_ms:g} ms >= end {window.end_ms:g} ms")
+            problem = window_problem(window)
+            if problem:
+                raise ClipError(f"{ann_path} line {line}: {problem}")
             return [(row.id, window, "")]
 
         items = items_from_rows(split, rows, resolve, path, skipped, augmented)
@@ -313,12 +373,9 @@ class LSFBReader:
         arrays = {}
         for part in PARTS:
             path = self.pose_file(part, video_id)
-            if not os.path.exists(path):
+            if not os.path.lexists(path):
                 raise ClipError(f"{path}: pose file missing")
-            try:
-                arr = np.load(path, mmap_mode="r", allow_pickle=False)
-            except (ValueError, OSError) as exc:
-                raise ClipError(f"{path}: not a readable .npy array ({exc})") from None
+            arr = _load_session_array(path)
             seg = self.layout.segment(part)
             if arr.ndim != 3 or arr.shape[2] < 2:
                 raise ClipError(f"{path}: shape {arr.shape}; expected (T, N, 3)")
@@ -343,6 +400,9 @@ class LSFBReader:
             self._session_id, self._session = None, None
             raise
         total = next(iter(arrays.values())).shape[0]
+        problem = window_problem(window)
+        if problem:  # planned windows are checked already; this guards readers built by hand
+            raise ClipError(f"{item.clip}: {problem}")
         first, stop = frame_range(window.start_ms, window.end_ms, self.fps)
         notes = []
         counts = {"frames": 0, "clipped_windows": 0}
@@ -358,12 +418,24 @@ class LSFBReader:
         frames = np.empty((stop - first, self.layout.width), dtype=np.float32)
         for part in PARTS:
             seg = self.layout.segment(part)
-            xy = np.asarray(arrays[part][first:stop, :, :2], dtype=np.float32)  # only these pages are read
+            try:
+                xy = np.asarray(arrays[part][first:stop, :, :2], dtype=np.float32)  # only these pages are read
+            except (OSError, ValueError) as exc:
+                raise ClipError(f"{self.pose_file(part, window.video_id)}: frames {first}-{stop} "
+                                f"cannot be read: {exc}") from None
             missing = np.isnan(xy)
             if missing.any():
                 counts[f"nan_{part}_frames"] = int(missing.any(axis=(1, 2)).sum())
                 xy = np.where(missing, np.float32(0), xy)
             frames[:, seg.start:seg.stop] = xy.reshape(len(xy), -1)
+        # NaN is MediaPipe's "not detected"; an infinity or a coordinate 1000 frames away is a
+        # corrupt value, and the whole frame is zeroed rather than half-trusted.
+        corrupt = ~(np.abs(frames) < ABSURD_VALUE).all(axis=1)
+        if corrupt.any():
+            frames[corrupt] = 0
+            counts["zeroed_frames"] = int(corrupt.sum())
+            notes.append(f"{int(corrupt.sum())} of {len(frames)} frames written as zeros: infinite or absurd "
+                         f"(>= {ABSURD_VALUE:g}) coordinates")
         counts["frames"] = len(frames)
         return ClipData(frames, counts, notes)
 

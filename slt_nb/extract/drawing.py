@@ -12,6 +12,7 @@ import numpy as np
 from slt_nb.formats.extraction import HOLISTIC_PARTS, PosePart
 from slt_nb.formats.video import sample_clip
 from slt_nb.layouts import Segment
+from slt_nb.plotting import literal_text
 
 
 def part_segment(part: PosePart) -> Segment:
@@ -47,7 +48,7 @@ def draw_poses_on_frame(ax, image: np.ndarray, arrays: dict[str, np.ndarray], ro
     ax.set_ylim(height, 0)
     ax.axis("off")
     if title:
-        ax.set_title(title, fontsize=8)
+        ax.set_title(literal_text(title), fontsize=8)
     return drawn
 
 
@@ -76,6 +77,6 @@ def overlay_grid(video_path: str | Path, arrays: dict[str, np.ndarray], frame_st
     if handles:
         fig.legend(handles, labels, loc="lower right", fontsize=7, markerscale=2)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(literal_text(title), fontsize=9)
     fig.tight_layout()
     return fig

@@ -7,6 +7,7 @@ layout `OPENPOSE_134` (BODY_25 + left hand + right hand, x,y interleaved, confid
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ from slt_nb.layouts import BODY_25, OPENPOSE_134, OPENPOSE_HAND_21
 
 # Normalised body coordinates beyond this are not jitter at the edge but a wrong frame size.
 OUTSIDE_FRAME = 1.05
+# A keypoint value (pixels or confidence) this large is no detection but a corrupt file: 50 widths
+# of a 1920x1080 frame. Such a frame, like one with null, NaN or infinite values, is zeroed.
+ABSURD_VALUE = 1e5
 FRAME_FILE = re.compile(r"(\d+)_keypoints\.json$")
 
 # (JSON key, points) in the order of OPENPOSE_134's segments.
@@ -42,6 +46,7 @@ class FrameCounts:
     no_right_hand: int = 0
     no_face: int = 0
     outside_frame: int = 0  # frames with a body point beyond the frame size (wrong width/height?)
+    zeroed_frames: int = 0  # frames holding null, non-finite or absurd values: written as zeros
 
     def add(self, other: "FrameCounts") -> None:
         for name in self.__dataclass_fields__:
@@ -70,9 +75,12 @@ def list_frame_files(directory: str) -> FrameFiles:
     try:
         entries = os.scandir(directory)
     except FileNotFoundError:
-        raise ClipError(f"{directory}: keypoint folder not found") from None
+        what = "dangling symbolic link" if os.path.islink(directory) else "keypoint folder not found"
+        raise ClipError(f"{directory}: {what}; expected a folder of *_keypoints.json files") from None
     except NotADirectoryError:
         raise ClipError(f"{directory}: expected a folder of *_keypoints.json files, found a file") from None
+    except OSError as exc:  # a symlink loop, no permission, an I/O error: this clip only
+        raise ClipError(f"{directory}: cannot list the keypoint folder: {exc.strerror or exc}") from None
     with entries:
         for entry in entries:
             m = FRAME_FILE.search(entry.name)
@@ -92,8 +100,15 @@ def list_frame_files(directory: str) -> FrameFiles:
 
 
 def _body_confidence(person: dict) -> float:
-    pose = person.get("pose_keypoints_2d") or ()
-    return float(sum(pose[2::3]))
+    """Total body confidence, for picking the signer; values that are not numbers count nothing."""
+    pose = person.get("pose_keypoints_2d")
+    if not isinstance(pose, list):
+        return 0.0
+    return float(sum(c for c in pose[2::3] if _is_number(c) and abs(c) < ABSURD_VALUE))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
@@ -108,6 +123,9 @@ def _frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
         counts.empty_people += 1
         values += _ZEROS[_POINTS]
         return
+    for i, person in enumerate(people):
+        if type(person) is not dict:
+            raise ClipError(f"{path}: people[{i}] is {_json_type(person)}; expected an object of keypoint arrays")
     if len(people) > 1:
         counts.several_people += 1
         person = max(people, key=_body_confidence)
@@ -115,8 +133,13 @@ def _frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
         person = people[0]
     for key, points in _PARTS:
         part = person.get(key)
+        if type(part) is list and len(part) == points * 3:  # the common case first: one check
+            values += part
+            continue
         if part is None:
             part = []
+        if type(part) is not list:
+            raise ClipError(f"{path}: '{key}' is {_json_type(part)}; expected a list of {points * 3} numbers")
         if len(part) == points * 3:
             values += part
         elif len(part) == 0:
@@ -132,6 +155,15 @@ def _frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
             raise ClipError(
                 f"{path}: '{key}' has {len(part)} values; expected {points * 3} (x,y,c for {points} points)"
             )
+
+
+def _json_type(value) -> str:
+    """How a JSON value would be described to someone reading the file."""
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", str: "a string", list: "a list", dict: "an object", int: "a number",
+             float: "a number"}
+    return names.get(type(value), type(value).__name__)
 
 
 _FACE_KEY = b'"face_keypoints_2d":['
@@ -165,6 +197,19 @@ _READ_SIZE = 1 << 16  # a frame is ~3.5 KB; bigger files are read in further cal
 
 
 def _read_file(path: str) -> bytes:
+    """The file's bytes, or ClipError naming it (a folder, a dangling or looping link, no permission)."""
+    try:
+        return _read_bytes(path)
+    except IsADirectoryError:
+        raise ClipError(f"{path}: is a folder; expected a frame file") from None
+    except FileNotFoundError:
+        what = "dangling symbolic link" if os.path.islink(path) else "frame file vanished"
+        raise ClipError(f"{path}: {what}; expected a frame file") from None
+    except OSError as exc:
+        raise ClipError(f"{path}: cannot read the frame file: {exc.strerror or exc}") from None
+
+
+def _read_bytes(path: str) -> bytes:
     fd = os.open(path, os.O_RDONLY)
     try:
         data = os.read(fd, _READ_SIZE)
@@ -184,11 +229,15 @@ def read_openpose_frames(
     """Rows of the 134-feature layout for the given frame files, in the given order.
 
     frame_size (width, height) normalises x and y to [0, 1]; None keeps pixels. Undetected
-    points (0, 0) stay 0 either way. Raises ClipError naming the file on unparsable JSON or a
-    keypoint array of the wrong length.
+    points (0, 0) stay 0 either way. A frame holding a null, NaN, infinite or absurd
+    (beyond ABSURD_VALUE) value is written as zeros and counted in `zeroed_frames`: one corrupt
+    frame should not cost the clip, and Signformer would turn the value into a NaN loss. Raises
+    ClipError naming the file on unparsable JSON, a keypoint array of the wrong length or a
+    value that is not a number (a string, a boolean, a list).
     """
     counts = FrameCounts(frames=len(paths))
     flat: list = []  # one flat list for the clip, converted once: far cheaper than per-row numpy
+    raws = []
     for path in paths:
         raw, had_face = _without_face(_read_file(path))
         try:
@@ -197,11 +246,28 @@ def read_openpose_frames(
             raise ClipError(f"{path}: unparsable JSON ({exc})") from None
         _frame_values(path, doc, counts, flat)
         counts.no_face += not had_face
-    try:
-        values = np.array(flat, dtype=np.float32)
-    except (ValueError, TypeError):
-        bad = next(p for p in paths if not _all_numbers(p))
-        raise ClipError(f"{bad}: keypoint values are not all numbers") from None
+        raws.append(raw)
+    # numpy would read a boolean as 0 or 1: look for one in the whole clip at once (one scan of a
+    # joined buffer costs a fifth of a scan per frame)
+    clip_bytes = b"".join(raws)
+    suspicious = b"true" in clip_bytes or b"false" in clip_bytes
+    del raws, clip_bytes
+    per_frame = _POINTS * 3
+    values = None
+    if not suspicious:
+        try:
+            values = np.array(flat)
+        except (ValueError, TypeError, OverflowError):
+            pass
+        else:  # strings, nulls and huge integers give another dtype: checked value by value
+            values = values.astype(np.float64, copy=False) if values.dtype.kind in "fiu" else None
+    if values is None:
+        values = _checked_values(paths, flat, per_frame)
+    bad_frames = _corrupt_rows(values.reshape(len(paths), per_frame))
+    if bad_frames.any():
+        values.reshape(len(paths), per_frame)[bad_frames] = 0
+        counts.zeroed_frames = int(bad_frames.sum())
+    values = values.astype(np.float32)
     xyc = values.reshape(len(paths), _POINTS, 3)
     xy = np.ascontiguousarray(xyc[:, :, :2])
     if frame_size is not None:
@@ -214,10 +280,41 @@ def read_openpose_frames(
     return xy.reshape(len(paths), _POINTS * 2), counts
 
 
-def _all_numbers(path: str) -> bool:
-    values: list = []
-    _frame_values(path, orjson.loads(_read_file(path)), FrameCounts(), values)
-    return all(isinstance(v, (int, float)) for v in values)
+def _corrupt_rows(rows: np.ndarray) -> np.ndarray:
+    """Rows holding a NaN (JSON null), an infinity or a value beyond ABSURD_VALUE."""
+    with np.errstate(invalid="ignore"):
+        return ~(np.abs(rows) < ABSURD_VALUE).all(axis=1)
+
+
+def _checked_values(paths: list[str], flat: list, per_frame: int) -> np.ndarray:
+    """The slow path, taken only when a frame holds something other than numbers.
+
+    null becomes NaN (and so a zeroed frame); a string, boolean, list or object is a ClipError
+    naming the file and the value, since "0.5" read as a number would be a silent repair.
+    """
+    for i, path in enumerate(paths):
+        for j, v in enumerate(flat[i * per_frame:(i + 1) * per_frame]):
+            if v is not None and not _is_number(v):
+                key, point, axis = _where(j)
+                raise ClipError(f"{path}: {key} point {point} {axis} is {_json_type(v)} {v!r:.40}; "
+                                "expected a number")
+    return np.array([math.nan if v is None else _as_float(v) for v in flat], dtype=np.float64)
+
+
+def _as_float(v) -> float:
+    try:
+        return float(v)
+    except OverflowError:  # an integer beyond float range: as absurd as inf
+        return math.inf
+
+
+def _where(index: int) -> tuple[str, int, str]:
+    """(JSON key, point, x/y/confidence) of a value's index within one frame's 201 values."""
+    for key, points in _PARTS:
+        if index < points * 3:
+            return key, index // 3, ("x", "y", "confidence")[index % 3]
+        index -= points * 3
+    return "?", index, "?"
 
 
 def read_openpose_clip(
@@ -239,22 +336,30 @@ def read_openpose_faces(paths: list[str], frame_size: tuple[int, int] | None = (
     n = OPENPOSE_FACE_70.size
     xy = np.zeros((len(paths), n, 2), dtype=np.float32)
     for i, path in enumerate(paths):
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = _read_file(path)
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise ClipError(f"{path}: unparsable JSON ({exc})") from None
         people = doc.get("people") if isinstance(doc, dict) else None
+        people = [p for p in people if isinstance(p, dict)] if isinstance(people, list) else []
         if not people:
-            continue
+            continue  # the body reader has said what was wrong with this frame
         person = max(people, key=_body_confidence)
         face = person.get("face_keypoints_2d") or []
+        if not isinstance(face, list):
+            raise ClipError(f"{path}: 'face_keypoints_2d' is {_json_type(face)}; expected a list of {n * 3} numbers")
         if len(face) == 0:
             continue  # OpenPose run without --face
         if len(face) != n * 3:
             raise ClipError(f"{path}: 'face_keypoints_2d' has {len(face)} values; expected {n * 3} (x,y,c for {n} points)")
-        xy[i] = np.asarray(face, dtype=np.float32).reshape(n, 3)[:, :2]
+        bad = next((v for v in face if v is not None and not _is_number(v)), None)
+        if bad is not None:
+            raise ClipError(f"{path}: 'face_keypoints_2d' holds {_json_type(bad)} {bad!r:.40}; expected numbers")
+        values = np.array([math.nan if v is None else _as_float(v) for v in face], dtype=np.float64)
+        if _corrupt_rows(values[None])[0]:
+            continue  # zeroed, as the body reader zeroes such a frame
+        xy[i] = values.astype(np.float32).reshape(n, 3)[:, :2]
     if frame_size is not None:
         xy /= np.array(frame_size, dtype=np.float32)
     return xy.reshape(len(paths), n * 2)

@@ -113,3 +113,13 @@ def test_texts_of_one_clip_store_its_poses_once(tmp_path):
     assert all(torch.equal(d["sign"][:, :134], torch.from_numpy(clip)) for d in data)
     assert three.info.samples == 3 and three.info.frames == 150
     assert three.info.bytes < 1.05 * one.info.bytes
+
+
+def test_non_finite_values_never_reach_a_part(tmp_path):
+    path = tmp_path / "D-1024.pami0.train.part0"
+    sign = np.ones((4, 134), dtype=np.float32)
+    sign[2, 7] = np.nan
+    with pytest.raises(ValueError, match="'train/a': sign holds NaN or infinite values"):
+        with PartWriter(path) as writer:
+            writer.add("train/a", "text", sign)
+    assert not path.exists() and list(tmp_path.iterdir()) == []
