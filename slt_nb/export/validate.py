@@ -269,8 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{finding.severity.upper():8} {finding.check:16} {where}: {finding.message}")
     print(report.summary())
     manifests = manifests_in(args.inputs)
-    if manifests:  # issue 9: what these exports will cost in Signformer's RAM, and in the lean loader's
-        print("projected Signformer RAM:\n  " + "\n  ".join(ram_summary_lines(manifests)))
+    if manifests:  # what these exports will cost in Signformer's RAM, and in the lean loader's
+        try:
+            lines = ram_summary_lines(manifests)
+        except (KeyError, TypeError, ValueError) as exc:  # an incomplete manifest, already reported above
+            lines = [f"not available: a manifest lacks {exc}"]
+        print("projected Signformer RAM:\n  " + "\n  ".join(lines))
     return 0 if report.ok else 1
 
 

@@ -133,7 +133,10 @@ def ram_summary_lines(manifests, feature_size: int | None = None, total_ram: int
 
 
 def manifests_in(inputs) -> list[dict]:
-    """The export manifests named by validate-style inputs: manifest files and export folders."""
+    """The export manifests named by validate-style inputs: manifest files and export folders.
+
+    A manifest that is not JSON or lacks its splits is left out: validate reports it as an error.
+    """
     import json
     from pathlib import Path
 
@@ -142,6 +145,12 @@ def manifests_in(inputs) -> list[dict]:
         path = Path(item)
         paths = sorted(path.glob("*.manifest.json")) if path.is_dir() else [path]
         for p in paths:
-            if p.name.endswith(".manifest.json") and p.is_file():
-                found.append(json.loads(p.read_text(encoding="utf-8")))
+            if not (p.name.endswith(".manifest.json") and p.is_file()):
+                continue
+            try:
+                manifest = json.loads(p.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError):
+                continue
+            if isinstance(manifest, dict) and isinstance(manifest.get("splits"), dict) and manifest["splits"]:
+                found.append(manifest)
     return found
