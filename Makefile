@@ -17,9 +17,11 @@ env: $(BIN)/.installed
 
 # The main job on the bundled demo data: every notebook through papermill, reports in outputs/.
 demo: env
-	$(BIN)/python -m slt_nb.demo
+	$(BIN)/slt-nb demo
 
+# Lint first (seconds), then the suite; one test: $(BIN)/python -m pytest tests/datasets/test_lsfb.py -k frame_range
 test: env
+	$(BIN)/ruff check slt_nb tests benchmarks data
 	$(BIN)/python -m pytest -q
 
 clean-outputs:

@@ -1,28 +1,189 @@
-"""The `slt-nb` command.
+"""The `slt-nb` command (also `python -m slt_nb`): one entry for every notebook and tool.
 
+    slt-nb export How2Sign -p workers 2            # notebooks/export.ipynb -> outputs/export-How2Sign.ipynb
+    slt-nb inspect LSFB-CONT -p split val          # -> outputs/inspect/LSFB-CONT/val.ipynb
+    slt-nb extract poses -p holistic_mode sampled  # -> outputs/wlasl/extract_poses.ipynb
+    slt-nb train -p epochs 8                       # -> outputs/train.ipynb
+    slt-nb export --help                           # lists the notebook's parameters
     slt-nb run notebooks/inspect.ipynb --datasets How2Sign --splits val   # a matrix of runs
-    slt-nb demo                                                           # what `make demo` runs
+    slt-nb demo                                    # what `make demo` runs
+    slt-nb validate outputs/exports/*.manifest.json
+    slt-nb signformer-config ...
+
+The notebook commands run through the batch runner, as `make demo` does: the executed notebook
+is the report (written even when a cell fails), with an HTML page beside it and a line in
+outputs/index.html. `-p NAME VALUE` sets a notebook parameter (VALUE read as YAML); a name the
+notebook does not have is refused, listing the ones it has.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from slt_nb.params import REPO_ROOT
+
+
+@dataclass(frozen=True)
+class NotebookCommand:
+    """A subcommand that runs one notebook; `output` is a template over its parameters."""
+
+    name: str
+    notebook: str
+    output: str
+    summary: str
+    positional: str | None = None  # the parameter given without -p (dataset), if any
+
+
+NOTEBOOK_COMMANDS = {
+    c.name: c for c in (
+        NotebookCommand("export", "notebooks/export.ipynb", "outputs/export-{label}.ipynb",
+                        "export a dataset to Signformer .pami0 parts (params/<DATASET>.yaml)", "dataset"),
+        NotebookCommand("inspect", "notebooks/inspect.ipynb", "outputs/inspect/{label}/{split}.ipynb",
+                        "look at a dataset, an export or extracted WLASL poses", "dataset"),
+        NotebookCommand("extract", "notebooks/extract_{kind}.ipynb", "outputs/wlasl/extract_{kind}.ipynb",
+                        "extract WLASL poses or CNN frame features (params/WLASL.yaml)"),
+        NotebookCommand("train", "notebooks/train.ipynb", "outputs/train.ipynb",
+                        "train the small sign classifier on extracted WLASL data"),
+    )
+}
+EXTRACT_KINDS = ("poses", "features")
+DELEGATED = {
+    "validate": ("slt_nb.export.validate", "check that exports can be trained together (manifests)"),
+    "signformer-config": ("slt_nb.signformer.config", "write a Signformer config for an export"),
+}
+
+
+def notebook_parameters(notebook: str) -> dict[str, dict]:
+    """The notebook's parameters as papermill reads them: name -> {default, help, ...}."""
+    import papermill
+
+    return papermill.inspect_notebook(str(REPO_ROOT / notebook))
+
+
+def parameters_help(notebook: str) -> str:
+    """Lines `name = default  # help` for a command's --help."""
+    lines = [f"parameters of {notebook} (set with -p NAME VALUE):"]
+    for name, p in notebook_parameters(notebook).items():
+        lines.append(f"  {name} = {p['default']}" + (f"  # {p['help']}" if p.get("help") else ""))
+    return "\n".join(lines)
+
+
+class NotebookHelp(argparse.Action):
+    """-h/--help that also lists the notebook's parameters (read only when asked for)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        command = NOTEBOOK_COMMANDS[parser.prog.split()[-1]]
+        kinds = EXTRACT_KINDS if command.name == "extract" else (None,)
+        parser.print_help()
+        for kind in kinds:
+            print()
+            print(parameters_help(command.notebook.format(kind=kind)))
+        parser.exit()
+
+
+def label_of(dataset: str) -> str:
+    """How a dataset appears in output paths: a params name as is, a path by its last names."""
+    path = Path(dataset)
+    if path.name.endswith(".manifest.json"):
+        return path.name.replace(".manifest.json", "")
+    return "-".join(path.parts[-2:]) if len(path.parts) > 1 else dataset
+
+
+def notebook_run(command: NotebookCommand, args: argparse.Namespace):
+    """The runner's Run for a notebook command, parameters checked against the notebook."""
+    import yaml
+
+    from slt_nb.runner import Run
+
+    notebook = command.notebook.format(kind=getattr(args, "kind", None))
+    parameters = {name: yaml.safe_load(value) for name, value in args.parameter}
+    if command.positional and getattr(args, command.positional, None) is not None:
+        parameters[command.positional] = getattr(args, command.positional)
+    known = notebook_parameters(notebook)
+    unknown = [name for name in parameters if name not in known]
+    if unknown:
+        raise SystemExit(f"slt-nb {command.name}: {notebook} has no parameter {', '.join(map(repr, unknown))}; "
+                         f"it has {', '.join(known)}")
+
+    def default(name):
+        value = parameters.get(name, yaml.safe_load(known[name]["default"]) if name in known else None)
+        return str(value if value is not None else "")
+
+    dataset = default("dataset")
+    output = args.output or command.output.format(label=label_of(dataset), split=default("split"),
+                                                  kind=getattr(args, "kind", ""))
+    return Run(notebook, output, parameters, dataset, default("split"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slt-nb", description="sign-language pose workbench: "
+                                     "every notebook through papermill, plus the command-line tools")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from slt_nb import runner
+
+    runner.build_parser(commands.add_parser("run", help="run a notebook over datasets x splits, "
+                                                        "index in outputs/index.html"))
+    commands.add_parser("demo", help="run params/demo.yaml's notebooks on the demo data (make demo)")
+    for command in NOTEBOOK_COMMANDS.values():
+        sub = commands.add_parser(command.name, help=command.summary, add_help=False,
+                                  description=f"{command.summary}: runs {command.notebook} into {command.output}")
+        sub.add_argument("-h", "--help", action=NotebookHelp, help="show this help and the notebook's parameters")
+        if command.name == "extract":
+            sub.add_argument("kind", choices=EXTRACT_KINDS, help="poses (MediaPipe) or features (CNN embeddings)")
+        if command.positional:
+            sub.add_argument(command.positional, nargs="?", help="params name (params/<NAME>.yaml) or a path")
+        sub.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                         help="notebook parameter (VALUE read as YAML); repeat for several")
+        sub.add_argument("-o", "--output", help="where the executed notebook goes")
+        sub.add_argument("--cell-timeout", type=float, default=None, help="seconds a cell may run")
+        sub.add_argument("--index", default="outputs/index.html", help="the run index to add this run to")
+    for name, (_, summary) in DELEGATED.items():
+        commands.add_parser(name, help=summary, add_help=False)
+    return parser
+
+
+def delegate(name: str, argv: list[str]) -> int:
+    """Hand the rest of the command line to the tool's own main(argv)."""
+    import importlib
+
+    module_name = DELEGATED[name][0]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            print(f"slt-nb {name}: this version of slt-nb has no {module_name} yet, so `slt-nb {name}` "
+                  "cannot run here", file=sys.stderr)
+            return 2
+        raise
+    return int(module.main(argv) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `slt-nb` console script."""
-    from slt_nb import demo
-    from slt_nb import runner
-
-    parser = argparse.ArgumentParser(prog="slt-nb", description="sign-language pose workbench")
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run a notebook over datasets x splits, index in outputs/index.html")
-    runner.build_parser(run)
-    commands.add_parser("demo", help="run params/demo.yaml's notebooks on the demo data")
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        return delegate(argv[0], argv[1:])
+    args = build_parser().parse_args(argv)
     if args.command == "run":
+        from slt_nb import runner
+
         return runner.main_with_args(args)
-    return demo.main()
+    if args.command == "demo":
+        from slt_nb import demo
+
+        return demo.main()
+    from slt_nb.params import resolve
+    from slt_nb.runner import run_all
+
+    run = notebook_run(NOTEBOOK_COMMANDS[args.command], args)
+    result, = run_all([run], args.index, cell_timeout=args.cell_timeout)
+    print(f"{run.notebook}: {result.status}; report {resolve(result.output)}")
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

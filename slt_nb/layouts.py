@@ -181,7 +181,8 @@ class FeatureLayout:
         return layout
 
 
-def _consecutive(name: str, parts: list[tuple[str, Skeleton]]) -> FeatureLayout:
+def consecutive_layout(name: str, parts: list[tuple[str, Skeleton]]) -> FeatureLayout:
+    """A layout of x,y segments one after another, in the order given."""
     segments, start = [], 0
     for seg_name, skeleton in parts:
         seg = Segment(seg_name, skeleton, start)
@@ -191,19 +192,19 @@ def _consecutive(name: str, parts: list[tuple[str, Skeleton]]) -> FeatureLayout:
 
 
 # How2Sign seed layout: BODY_25 x,y (50) + left hand (42) + right hand (42) = 134.
-OPENPOSE_134 = _consecutive(
+OPENPOSE_134 = consecutive_layout(
     "openpose_body25_hands_xy",
     [("body", BODY_25), ("left_hand", OPENPOSE_HAND_21), ("right_hand", OPENPOSE_HAND_21)],
 )
 # LSFB-CONT seed layout: pose 33 x,y (66) + left hand (42) + right hand (42) = 150.
-MEDIAPIPE_150 = _consecutive(
+MEDIAPIPE_150 = consecutive_layout(
     "mediapipe_pose33_hands_xy",
     [("pose", MEDIAPIPE_POSE_33), ("left_hand", MEDIAPIPE_HAND_21), ("right_hand", MEDIAPIPE_HAND_21)],
 )
 LAYOUTS = {layout.name: layout for layout in (OPENPOSE_134, MEDIAPIPE_150)}
 
 # How2Sign as inspected, face included: the 134 export columns unchanged, then face 70 x,y = 274.
-OPENPOSE_274 = _consecutive(
+OPENPOSE_274 = consecutive_layout(
     "openpose_body25_hands_face_xy",
     [("body", BODY_25), ("left_hand", OPENPOSE_HAND_21), ("right_hand", OPENPOSE_HAND_21),
      ("face", OPENPOSE_FACE_70)],

@@ -146,8 +146,8 @@ class MemoryMonitor:
             ax.axvspan(t0, t1, color=f"C{(i % 7) + 2}", alpha=0.13, lw=0)
             ax.annotate(name, (t0, 0.03), xycoords=("data", "axes fraction"), fontsize=7, ha="left",
                         va="bottom", rotation=90, color="dimgray")
-        shown = [(t, l) for t, l in points if mark_filter is None or mark_filter(l)]
-        for i, (t, label) in enumerate(shown):
+        shown = [(t, mark) for t, mark in points if mark_filter is None or mark_filter(mark)]
+        for i, (t, _mark) in enumerate(shown):
             ax.axvline(t, color="tab:orange", lw=0.8, alpha=0.7, label="marks" if i == 0 else None)
         if len(shown) <= 12:
             for t, label in shown:

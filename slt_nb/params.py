@@ -14,7 +14,10 @@ PARAMS_DIR = REPO_ROOT / "params"
 
 
 def load_params(name: str, overrides: dict | None = None, params_dir: str | Path | None = None) -> dict:
-    """`params/<name>.yaml`, with every override that is not None applied on top."""
+    """`params/<name>.yaml`, with every override that is not None applied on top.
+
+    List parameters (`splits`, ...) are read with `parse_list`, so `-p splits val,test` works.
+    """
     directory = Path(params_dir) if params_dir else PARAMS_DIR
     path = directory / f"{name}.yaml"
     if not path.exists():
@@ -25,6 +28,9 @@ def load_params(name: str, overrides: dict | None = None, params_dir: str | Path
     for key, value in (overrides or {}).items():
         if value is not None:
             params[key] = value
+    for key in ("splits", "validate_with", "augmented_splits"):
+        if key in params:
+            params[key] = parse_list(key, params[key])
     return params
 
 
@@ -34,3 +40,55 @@ def resolve(path: str | Path | None) -> Path | None:
         return None
     p = Path(str(path)).expanduser()
     return p if p.is_absolute() else REPO_ROOT / p
+
+
+# Parameters that hold a list. papermill hands `-p` values over as strings, so each of these
+# may arrive as `val`, `val,test` or `'["val","test"]'` as well as a real list (`-y`, YAML).
+LIST_PARAMS = ("splits", "validate_with", "augmented_splits", "frames")
+
+ACCEPTED_LIST_FORMS = ("-p NAME val", "-p NAME val,test", "-p NAME '[\"val\",\"test\"]'", "-y 'NAME: [val, test]'")
+
+
+def parse_list(name: str, value, item=str) -> list | None:
+    """A list parameter from whatever papermill or a params file handed over; None stays None.
+
+    Accepts a list or tuple, a single value, a comma-separated string and a JSON/YAML list
+    written as a string. `item` converts each element (e.g. `int` for frame numbers). A value
+    that cannot be read as a list raises ParameterError naming the parameter and the forms.
+    """
+    from slt_nb.errors import ParameterError
+
+    def bad(why: str) -> ParameterError:
+        forms = ", ".join(f.replace("NAME", name) for f in ACCEPTED_LIST_FORMS)
+        return ParameterError(f"parameter {name!r}: {why}; accepted forms: {forms}")
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                raise bad(f"{value!r} looks like a list but does not parse ({exc.__class__.__name__})") from None
+            if not isinstance(value, list):
+                raise bad(f"{text!r} is not a list")
+        elif text.startswith(("{", "(")):
+            raise bad(f"cannot read {value!r} as a list")
+        else:
+            value = [part.strip() for part in text.split(",")]
+            if any(not part for part in value):
+                raise bad(f"{text!r} has an empty element")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value]
+    elif not isinstance(value, (list, tuple)):
+        raise bad(f"cannot read a {type(value).__name__} ({value!r}) as a list")
+    out = []
+    for element in value:
+        if isinstance(element, (list, dict)) or element is None:
+            raise bad(f"element {element!r} of {value!r} is not a single value")
+        try:
+            out.append(item(element) if not isinstance(element, str) or item is str else item(element.strip()))
+        except (TypeError, ValueError):
+            raise bad(f"element {element!r} is not a {item.__name__}") from None
+    return out

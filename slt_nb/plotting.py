@@ -23,6 +23,16 @@ _SEGMENT_STYLE = {"face": {"lw": 0.6, "s": 1.5}}
 _DEFAULT_STYLE = {"lw": 1.4, "s": 6}
 
 
+def literal_text(text) -> str:
+    """`text` as matplotlib should draw it, character for character.
+
+    Matplotlib reads any text with two unescaped `$` as mathtext: a clip name or sentence like
+    `costs $5 or $6` is drawn garbled, and `$\\frac$` makes saving the figure raise. Escaping every
+    `$` keeps it literal (matplotlib drops the escape when drawing).
+    """
+    return str(text).replace("$", r"\$")
+
+
 def _detected(points: np.ndarray) -> np.ndarray:
     """A point at exactly (0, 0) was not detected (OpenPose and our zero fill alike)."""
     return ~np.all(points == 0, axis=-1)
@@ -65,7 +75,7 @@ def draw_frame(ax, layout: FeatureLayout, row: np.ndarray, title: str | None = N
                             color=SEGMENT_COLOURS[hand], lw=1.0, ls=":", gid=f"{hand}_wrist_join")
     finish_axes(ax, row[: layout.width], frame_size, bounds)
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(literal_text(title), fontsize=9)
     return drawn
 
 
@@ -138,7 +148,7 @@ def skeleton_grid(layout: FeatureLayout, frames: np.ndarray, indices=None, cols:
     if labels:
         fig.legend([legend[label] for label in labels], labels, loc="upper right", fontsize=8, markerscale=2)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(literal_text(title), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -217,7 +227,7 @@ def trajectory_plot(layout: FeatureLayout, frames: np.ndarray, fps: float | None
     for ax in (ax_x, ax_y):
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
-    ax_x.set_title(title or "Wrist trajectories", fontsize=10)
+    ax_x.set_title(literal_text(title or "Wrist trajectories"), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -237,7 +247,7 @@ def missing_rate_chart(by_part, by_point, title: str = "Missing points"):
         ax_part.legend(title="split", fontsize=7, title_fontsize=8)
     ax_part.set_ylabel("% points missing")
     ax_part.set_ylim(0, 105)
-    ax_part.set_title(title, fontsize=10)
+    ax_part.set_title(literal_text(title), fontsize=10)
     ax_part.grid(axis="y", alpha=0.3)
     if len(by_point):
         colours = [SEGMENT_COLOURS.get(p, "black") for p in by_point["part"]]
@@ -277,6 +287,6 @@ def length_histogram(lengths, max_sent_length: int = 400, ax=None, title: str = 
                label=f"max_sent_length {max_sent_length}: {over} of {lengths.size} longer (dropped in training)")
     ax.set_xlabel("frames")
     ax.set_ylabel("clips")
-    ax.set_title(title)
+    ax.set_title(literal_text(title))
     ax.legend(fontsize=8)
     return ax

@@ -16,6 +16,7 @@ from slt_nb.datasets.registry import READERS, reader_class, reader_from_params, 
 # Importing the corpus modules registers their readers.
 from slt_nb.datasets import how2sign as _how2sign  # noqa: E402,F401
 from slt_nb.datasets import lsfb as _lsfb  # noqa: E402,F401
+from slt_nb.datasets import poseformat as _poseformat  # noqa: E402,F401
 
 __all__ = ["READERS", "ClipData", "DatasetReader", "ExportItem", "Skipped", "SplitPlan", "TextRow",
            "items_from_rows", "reader_class", "reader_from_params", "register_reader"]

@@ -42,6 +42,40 @@ class SplitPlan:
     annotation_rows: int
     items: list[ExportItem]
     skipped: list[Skipped]
+    # Manifest keys the reader adds to the split's entry: where the files were found
+    # ("source"), both directions of reconciliation, split values of a shared file, frame sizes.
+    extra: dict = field(default_factory=dict)
+
+
+# Split names people write for How2Sign's and LSFB's "val" split.
+SPLIT_ALIASES = {"dev": "val", "validation": "val", "valid": "val", "val": "val", "train": "train", "test": "test"}
+
+
+def canonical_split(value: str) -> str:
+    """A split value from an annotation file as the split it means (`dev`, `Validation` -> `val`).
+
+    Values that are no known split come back stripped but unchanged, so they can be reported.
+    """
+    text = str(value).strip()
+    return SPLIT_ALIASES.get(text.lower(), text)
+
+
+def split_values_entry(path: str, file_rows: int, by_value: dict[str, int], malformed: int) -> dict:
+    """The manifest's account of a file shared by several splits (a `split` column).
+
+    `by_value` counts well-formed rows per split value as written; the report adds up, per
+    file, rows exported + skipped + rows of splits not requested + malformed = file rows.
+    """
+    aliases = {v: canonical_split(v) for v in by_value if canonical_split(v) != v}
+    known = set(SPLIT_ALIASES.values())
+    return {
+        "file": path,
+        "file_rows": file_rows,
+        "rows_by_split_value": dict(by_value),
+        "aliases": aliases,
+        "unknown_split_values": sorted(v for v in by_value if canonical_split(v) not in known),
+        "malformed_rows": malformed,
+    }
 
 
 class DatasetReader(Protocol):

@@ -7,20 +7,34 @@ Annotations come in two shapes, told apart by their header:
   or a sentence id (`_2FBDaOPYig_1`) matching several recordings (`_2FBDaOPYig_1-3-rgb_front`,
   `_2FBDaOPYig_1-5-rgb_front`); each recording becomes its own sample.
 
-Keypoints live in `{keypoints_dir}/<clip>/<clip>_<frame:012d>_keypoints.json`.
+Where the files are is detected (`detect_tree`), because every download looks different:
+- `official`: the How2Sign download, `data_root` = `How2Sign/`:
+  `sentence_level/{split}/rgb_front/features/openpose_output/json/<clip>/`, text in
+  `sentence_level/{split}/text/en/raw_text/re_aligned/how2sign_realigned_{split}.csv`;
+- `official-sentence_level`: the same with `data_root` = `How2Sign/sentence_level/`;
+- `brief`: the official tree with one `annotations.csv` (id,text,split) at the top;
+- `flat`: `{split}/openpose_output/json/<clip>/` beside `how2sign_realigned_{split}.csv` (the demo).
+Users download one split at a time, so only the splits asked for must be there. Explicit
+`keypoints_dir` / `annotations` templates win over detection.
+
+Keypoints live in `<keypoints dir>/<clip>/<clip>_<frame:012d>_keypoints.json` (or
+`frame_000000_keypoints.json`). A few clips are 1920x1080: each clip's frame size comes from its
+video header when the videos are in the tree, else from a `frame_sizes` CSV, else the default.
 """
 from __future__ import annotations
 
 import csv
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slt_nb.datasets.registry import common_params, register_reader
-from slt_nb.errors import AnnotationError, ClipError
-from slt_nb.formats.annotations import open_annotations, read_augmented, well_formed
-from slt_nb.datasets.base import ClipData, ExportItem, Skipped, SplitPlan, TextRow, items_from_rows
-from slt_nb.formats.openpose import read_openpose_clip, read_openpose_clip_with_face
+from slt_nb.errors import AnnotationError, ClipError, VideoError
+from slt_nb.formats.annotations import open_annotations, parse_lines, read_augmented, well_formed
+from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, TextRow, canonical_split,
+                                  items_from_rows, split_values_entry)
+from slt_nb.formats.openpose import ABSURD_VALUE, read_openpose_clip, read_openpose_clip_with_face
+from slt_nb.formats.video import video_frame_size
 from slt_nb.layouts import OPENPOSE_134, OPENPOSE_274
 
 REALIGNED_COLUMNS = ("VIDEO_ID", "VIDEO_NAME", "SENTENCE_ID", "SENTENCE_NAME",
@@ -34,8 +48,28 @@ class AnnotationRow(TextRow):
     split: str = ""
 
 
+@dataclass
+class AnnotationFile:
+    """One split's rows of an annotation file, and what the file held for other splits."""
+
+    rows: list[AnnotationRow]
+    skipped: list[Skipped]
+    split_values: dict | None = None  # for a file shared by splits: split_values_entry(...)
+    notes: list[str] = field(default_factory=list)
+
+
 def read_annotations(path: str | os.PathLike, split: str) -> tuple[list[AnnotationRow], list[Skipped]]:
     """Rows of one split from either annotation shape; malformed rows come back as Skipped."""
+    found = read_annotation_file(path, split)
+    return found.rows, found.skipped
+
+
+def read_annotation_file(path: str | os.PathLike, split: str) -> AnnotationFile:
+    """Rows of one split from either annotation shape, with an account of the other splits' rows.
+
+    In `annotations.csv` the split values `dev`, `validation`, `Val` mean `val` (noted); rows of
+    other or unknown splits are counted by value, never silently dropped.
+    """
     path = str(path)
     with open_annotations(path) as f:
         header_line = f.readline()
@@ -46,10 +80,9 @@ def read_annotations(path: str | os.PathLike, split: str) -> tuple[list[Annotati
         comma = [c.strip() for c in comma]
         if all(c in tabbed for c in ("SENTENCE_NAME", "SENTENCE")):
             # Written by pandas: a sentence with quotes is itself quoted, inner quotes doubled.
-            reader = csv.reader(f, delimiter="\t")
-            return _realigned_rows(path, tabbed, reader, split)
+            return AnnotationFile(*_realigned_rows(path, tabbed, parse_lines(f, "\t"), split))
         if all(c in comma for c in SIMPLE_COLUMNS):
-            return _simple_rows(path, comma, csv.reader(f), split)
+            return _simple_rows(path, comma, parse_lines(f, ","), split)
         found = tabbed if len(tabbed) > len(comma) else comma
         raise AnnotationError(
             f"{path}: unrecognised annotation header; found columns {found}; expected the How2Sign "
@@ -58,22 +91,164 @@ def read_annotations(path: str | os.PathLike, split: str) -> tuple[list[Annotati
         )
 
 
-def _realigned_rows(path, header, reader, split):
+def _realigned_rows(path, header, lines, split):
     name_col, text_col = header.index("SENTENCE_NAME"), header.index("SENTENCE")
     rows, skipped = [], []
-    for line, fields in well_formed(path, reader, header, skipped, name_col, "tab-separated fields"):
+    for line, fields in well_formed(path, lines, header, skipped, name_col, "tab-separated fields", delimiter="\t"):
         rows.append(AnnotationRow(line, fields[name_col].strip(), fields[text_col].strip(), split))
     return rows, skipped
 
 
-def _simple_rows(path, header, reader, split):
+def _simple_rows(path, header, lines, split):
     cols = {c: header.index(c) for c in SIMPLE_COLUMNS}
     rows, skipped = [], []
-    for line, fields in well_formed(path, reader, header, skipped, expected_suffix=f" ({','.join(header)})"):
-        if fields[cols["split"]].strip() != split:
+    by_value: dict[str, int] = {}
+    for line, fields in well_formed(path, lines, header, skipped, cols["id"], expected_suffix=f" ({','.join(header)})"):
+        value = fields[cols["split"]].strip()
+        by_value[value] = by_value.get(value, 0) + 1
+        if canonical_split(value) != split:
             continue
         rows.append(AnnotationRow(line, fields[cols["id"]].strip(), fields[cols["text"]].strip(), split))
-    return rows, skipped
+    values = split_values_entry(path, sum(by_value.values()) + len(skipped), by_value, len(skipped))
+    notes = [f"{path}: {by_value[v]} rows with split {v!r} read as {a!r}" for v, a in values["aliases"].items()]
+    if values["unknown_split_values"]:
+        notes.append(f"{path}: rows with unknown split values, not exported: "
+                     + ", ".join(f"{v!r} ({by_value[v]})" for v in values["unknown_split_values"]))
+    return AnnotationFile(rows, skipped, values, notes)
+
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class TreeLayout:
+    """One way a How2Sign tree can be laid out; paths are templates over {root}, {parent}, {split}."""
+
+    name: str
+    description: str
+    keypoints: str
+    annotations: tuple[str, ...]  # tried in order
+    videos: tuple[str, ...]  # clip videos (<clip>.mp4), raw first, then OpenPose's renderings
+
+    def paths(self, root: str, split: str) -> dict[str, object]:
+        fill = dict(root=root, parent=os.path.dirname(os.path.normpath(root)), split=split)
+        return {"keypoints": os.path.normpath(self.keypoints.format(**fill)),
+                "annotations": [os.path.normpath(a.format(**fill)) for a in self.annotations],
+                "videos": [os.path.normpath(v.format(**fill)) for v in self.videos]}
+
+
+_OFFICIAL_TEXT = "text/en/raw_text/re_aligned/how2sign_realigned_{split}.csv"
+TREE_LAYOUTS = (
+    TreeLayout("official", "How2Sign download, data_root = How2Sign/",
+               "{root}/sentence_level/{split}/rgb_front/features/openpose_output/json",
+               ("{root}/sentence_level/{split}/" + _OFFICIAL_TEXT, "{root}/how2sign_realigned_{split}.csv",
+                "{root}/annotations.csv"),
+               ("{root}/sentence_level/{split}/rgb_front/raw_videos",
+                "{root}/sentence_level/{split}/rgb_front/features/openpose_output/video")),
+    TreeLayout("official-sentence_level", "How2Sign download, data_root = How2Sign/sentence_level/",
+               "{root}/{split}/rgb_front/features/openpose_output/json",
+               ("{root}/{split}/" + _OFFICIAL_TEXT, "{root}/how2sign_realigned_{split}.csv",
+                "{root}/annotations.csv", "{parent}/annotations.csv"),
+               ("{root}/{split}/rgb_front/raw_videos", "{root}/{split}/rgb_front/features/openpose_output/video")),
+    TreeLayout("flat", "flat tree: <split>/openpose_output/json beside the CSVs (slt-nb demo)",
+               "{root}/{split}/openpose_output/json",
+               ("{root}/how2sign_realigned_{split}.csv", "{root}/annotations.csv"),
+               ("{root}/{split}/raw_videos", "{root}/{split}/openpose_output/video")),
+)
+
+
+@dataclass
+class SplitFiles:
+    """Where one split's keypoints, text and clip videos were found."""
+
+    keypoints: str
+    annotations: str | None
+    videos: list[str]
+    looked_for_annotations: list[str]
+
+
+@dataclass
+class How2SignTree:
+    """The layout detected under a data_root and the files found for each split present."""
+
+    root: str
+    layout: str  # official, official-sentence_level, brief, flat
+    description: str
+    splits: dict[str, SplitFiles]
+
+    def describe(self) -> dict:
+        return {"layout": self.layout, "description": self.description,
+                "splits": {s: {"keypoints": f.keypoints, "annotations": f.annotations, "videos": f.videos}
+                           for s, f in self.splits.items()}}
+
+
+def detect_tree(root: str) -> How2SignTree | None:
+    """The first layout of TREE_LAYOUTS with a keypoint folder for any split under root, or None."""
+    for layout in TREE_LAYOUTS:
+        found = {}
+        for split in SPLITS:
+            paths = layout.paths(root, split)
+            if not os.path.isdir(paths["keypoints"]):
+                continue
+            annotations = next((a for a in paths["annotations"] if os.path.isfile(a)), None)
+            found[split] = SplitFiles(paths["keypoints"], annotations,
+                                      [v for v in paths["videos"] if os.path.isdir(v)], paths["annotations"])
+        if found:
+            name = layout.name
+            shared = [f.annotations for f in found.values() if f.annotations]
+            if name.startswith("official") and shared and all(os.path.basename(a) == "annotations.csv" for a in shared):
+                name, description = "brief", f"project brief: {layout.description} with one annotations.csv"
+            else:
+                description = layout.description
+            return How2SignTree(root, name, description, found)
+    return None
+
+
+def layouts_tried(root: str, split: str = "{split}") -> str:
+    """Every layout with the paths it expects, for an error when nothing under root matches."""
+    lines = []
+    for layout in TREE_LAYOUTS:
+        paths = layout.paths(root, split)
+        lines.append(f"  {layout.name} ({layout.description}): keypoints {paths['keypoints']}/<clip>/, "
+                     f"text {' or '.join(paths['annotations'])}")
+        if layout.name == "official":
+            lines.append(f"  brief (project brief): keypoints as official, frames frame_000000_keypoints.json, "
+                         f"text {os.path.join(root, 'annotations.csv')} (id,text,split)")
+    return "\n".join(lines)
+
+
+def read_frame_sizes(path: str) -> dict[str, tuple[int, int]]:
+    """A `clip,width,height` CSV as {clip: (width, height)}; a bad row is an error naming its line."""
+    sizes = {}
+    with open_annotations(path, "frame_sizes file") as f:
+        reader = csv.reader(f)
+        header = [c.strip() for c in next(reader, [])]
+        if header[:3] != ["clip", "width", "height"]:
+            raise AnnotationError(f"{path}: header {header}; expected clip,width,height")
+        for line, fields in enumerate(reader, start=2):
+            if not fields or not any(x.strip() for x in fields):
+                continue
+            try:
+                clip, width, height = fields[0].strip(), int(fields[1]), int(fields[2])
+            except (IndexError, ValueError):
+                raise AnnotationError(f"{path} line {line}: {fields}; expected clip,width,height "
+                                      f"with whole numbers") from None
+            sizes[clip] = (width, height)
+    return sizes
+
+
+@dataclass
+class OpenPoseClip:
+    """Where a clip's keypoint folder is, and the frame size its pixels are divided by."""
+
+    folder: str
+    frame_size: tuple[int, int] | None
+
+    def __fspath__(self) -> str:  # so code that took the folder path keeps working
+        return self.folder
+
+    def __str__(self) -> str:
+        return self.folder
 
 
 @register_reader("how2sign")
@@ -82,13 +257,14 @@ class How2SignReader:
     """Plans and reads How2Sign clips for export."""
 
     data_root: str
-    keypoints_dir: str = "{data_root}/{split}/openpose_output/json"
-    annotations: str = "auto"  # a path template, or auto: realigned CSV, else annotations.csv
+    keypoints_dir: str = "auto"  # auto: detected (see TREE_LAYOUTS), or a template over {data_root}, {split}
+    annotations: str = "auto"  # auto: detected, or a path template
     frame_size: tuple[int, int] | None = (1280, 720)  # None keeps pixel coordinates
     dataset: str = "How2Sign"
     variant: str = ""
     augmented: str | None = None  # e.g. "{data_root}/train_aug.tsv": several texts per clip
     augmented_splits: tuple[str, ...] = ("train",)
+    frame_sizes: str | None = None  # a clip,width,height CSV for clips whose video is not in the tree
     layout = OPENPOSE_134
     inspection_layout = OPENPOSE_274  # inspection also reads the face, which the export leaves out
     fps = 24.0
@@ -97,50 +273,110 @@ class How2SignReader:
     @classmethod
     def from_params(cls, params: dict) -> "How2SignReader":
         normalised = params.get("coordinates", "normalised") == "normalised"
+        frame_sizes = params.get("frame_sizes")
         return cls(
-            keypoints_dir=params.get("keypoints_dir", "{data_root}/{split}/openpose_output/json"),
-            annotations=params.get("annotations", "auto"),
+            keypoints_dir=params.get("keypoints_dir", "auto") or "auto",
+            annotations=params.get("annotations", "auto") or "auto",
             frame_size=tuple(params.get("frame_size", (1280, 720))) if normalised else None,
+            frame_sizes=str(frame_sizes) if frame_sizes else None,
             **common_params(params),
         )
 
     @staticmethod
     def detect(root: str) -> bool:
-        """Whether `root` looks like a How2Sign tree (annotations or OpenPose folders)."""
-        return any(os.path.exists(os.path.join(root, name)) for name in
-                   ("annotations.csv", "how2sign_realigned_train.csv", "how2sign_realigned_val.csv",
-                    "how2sign_realigned_test.csv", "sentence_level"))
+        """Whether `root` looks like a How2Sign tree in any of TREE_LAYOUTS."""
+        return detect_tree(root) is not None
+
+    def tree(self) -> How2SignTree | None:
+        if not hasattr(self, "_tree"):
+            self._tree = detect_tree(self.data_root)
+        return self._tree
+
+    def splits_present(self) -> list[str]:
+        """Splits with keypoints in the tree (all asked-for ones with an explicit keypoints_dir)."""
+        if self.keypoints_dir != "auto":
+            return [s for s in SPLITS if os.path.isdir(self.clip_root(s))]
+        tree = self.tree()
+        return list(tree.splits) if tree else []
 
     def read_for_inspection(self, item: ExportItem) -> ClipData:
         """The clip with the face too (OPENPOSE_274), for plots."""
-        rows, counts, files = read_openpose_clip_with_face(item.locator, self.frame_size)
+        folder, size = self._where(item)
+        rows, counts, files = read_openpose_clip_with_face(folder, size)
         notes = [f"frame numbers missing: {files.describe_gaps()}"] if files.gaps else []
+        if counts.zeroed_frames:
+            notes.append(f"{counts.zeroed_frames} frames drawn as zeros: their keypoints held null, NaN, infinite "
+                         "or absurd values")
         return ClipData(rows, counts.as_dict(), notes)
+
+    def _no_tree_error(self, split: str = "{split}") -> AnnotationError:
+        return AnnotationError(f"{self.data_root}: no How2Sign layout matches; tried:\n{layouts_tried(self.data_root, split)}\n"
+                               f"or set keypoints_dir and annotations explicitly (templates over {{data_root}}, {{split}})")
+
+    def _missing_split_error(self, split: str, looked: str) -> AnnotationError:
+        present = self.splits_present()
+        return AnnotationError(f"How2Sign split {split!r} not found: looked for {looked}; splits present under "
+                               f"{self.data_root}: {present or 'none'}"
+                               + (f" (pass -p splits {','.join(present)})" if present else ""))
 
     def annotation_file(self, split: str) -> str:
         if self.annotations != "auto":
             return self.annotations.format(data_root=self.data_root, split=split)
-        candidates = [os.path.join(self.data_root, f"how2sign_realigned_{split}.csv"),
-                      os.path.join(self.data_root, "annotations.csv")]
-        for c in candidates:
-            if os.path.exists(c):
+        tree = self.tree()
+        if tree is not None and split in tree.splits:
+            files = tree.splits[split]
+            if files.annotations:
+                return files.annotations
+            raise AnnotationError(f"no How2Sign annotations for split {split!r} ({tree.layout} layout): "
+                                  f"looked for {files.looked_for_annotations}")
+        candidates = [p for layout in TREE_LAYOUTS for p in layout.paths(self.data_root, split)["annotations"]]
+        for c in dict.fromkeys(candidates):
+            if os.path.isfile(c):
                 return c
-        raise AnnotationError(f"no How2Sign annotations for split {split!r}: looked for {candidates}")
+        raise AnnotationError(f"no How2Sign annotations for split {split!r}: looked for {list(dict.fromkeys(candidates))}")
 
     def clip_root(self, split: str) -> str:
-        return self.keypoints_dir.format(data_root=self.data_root, split=split)
+        if self.keypoints_dir != "auto":
+            return self.keypoints_dir.format(data_root=self.data_root, split=split)
+        tree = self.tree()
+        if tree is None:
+            raise self._no_tree_error(split)
+        if split not in tree.splits:
+            looked = [layout.paths(self.data_root, split)["keypoints"] for layout in TREE_LAYOUTS]
+            raise self._missing_split_error(split, looked)
+        return tree.splits[split].keypoints
+
+    def require_splits(self, splits: list[str]) -> None:
+        """Raise, naming where it looked, if any split asked for has no keypoints or no text."""
+        for split in splits:
+            root = self.clip_root(split)
+            if self.keypoints_dir != "auto" and not os.path.isdir(root):
+                raise self._missing_split_error(split, [root])
+            if not (self.augmented and split in self.augmented_splits):
+                self.annotation_file(split)
+
+    def video_dirs(self, split: str) -> list[str]:
+        tree = self.tree() if self.keypoints_dir == "auto" else None
+        if tree is not None and split in tree.splits:
+            return tree.splits[split].videos
+        dirs = [v for layout in TREE_LAYOUTS for v in layout.paths(self.data_root, split)["videos"]]
+        return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
     def plan(self, split: str) -> SplitPlan:
+        root = self.clip_root(split)  # first: a missing split is named before any annotation file
+        if self.keypoints_dir != "auto" and not os.path.isdir(root):
+            raise self._missing_split_error(split, [root])
         augmented = bool(self.augmented) and split in self.augmented_splits
+        split_values, notes = None, []
         if augmented:
             path = self.augmented.format(data_root=self.data_root, split=split)
             rows, skipped = read_augmented(path)
         else:
             path = self.annotation_file(split)
-            rows, skipped = read_annotations(path, split)
+            found = read_annotation_file(path, split)
+            rows, skipped, split_values, notes = found.rows, found.skipped, found.split_values, found.notes
         # Counted before planning adds its own skips; rows of other splits are not ours.
         total = len(rows) + len(skipped)
-        root = self.clip_root(split)
         folders = _list_folders(root)
         recordings: dict[str, list[str]] = {}
         for folder in sorted(folders):
@@ -156,21 +392,87 @@ class How2SignReader:
             return [(clip, os.path.join(root, clip), "") for clip in clips]
 
         items = items_from_rows(split, rows, resolve, path, skipped, augmented)
-        return SplitPlan(split, path, total, items, skipped)
+        sizes = self._frame_sizes(split, items)
+        named = {item.clip for item in items}
+        without_rows = sorted(folders - named)
+        extra = {
+            "source": {"layout": self.tree().layout if self.keypoints_dir == "auto" and self.tree() else "explicit",
+                       "keypoints": root, "text": path, "videos": self.video_dirs(split)},
+            "reconciliation": {
+                "rows_without_poses": sum(1 for s in skipped if "no keypoint folder" in s.reason),
+                "poses_without_rows": len(without_rows),
+                "poses_without_rows_list": without_rows,
+            },
+            "frame_sizes": sizes,
+        }
+        if split_values is not None:
+            extra["split_values"] = split_values
+        if notes:
+            extra["annotation_notes"] = notes
+        return SplitPlan(split, path, total, items, skipped, extra)
+
+    def _frame_sizes(self, split: str, items: list[ExportItem]) -> dict:
+        """Give each item's locator its clip's frame size; returns the manifest's account of them.
+
+        Order of trust: the clip's video header (raw video, else OpenPose's rendering), then the
+        frame_sizes CSV, then the configured size (clips beyond it are noted when read).
+        """
+        if self.frame_size is None:
+            for item in items:
+                item.locator = OpenPoseClip(item.locator, None)
+            return {"configured": None, "note": "pixel coordinates: no frame size used"}
+        videos = {}
+        for directory in reversed(self.video_dirs(split)):  # raw videos win: read last
+            with os.scandir(directory) as it:
+                videos.update({e.name[:-4]: e.path for e in it if e.name.endswith(".mp4")})
+        table = read_frame_sizes(self.frame_sizes.format(data_root=self.data_root)) if self.frame_sizes else {}
+        source_counts = {"video header": 0, "frame_sizes csv": 0, "configured": 0}
+        other_sizes, unreadable = {}, []
+        for item in items:
+            size, source = tuple(self.frame_size), "configured"
+            if item.clip in videos:
+                try:
+                    size, source = video_frame_size(videos[item.clip]), "video header"
+                except VideoError as exc:
+                    unreadable.append(str(exc))
+            if source == "configured" and item.clip in table:
+                size, source = table[item.clip], "frame_sizes csv"
+            source_counts[source] += 1
+            if size != tuple(self.frame_size):
+                other_sizes[item.clip] = {"size": list(size), "from": source}
+            item.locator = OpenPoseClip(item.locator, size)
+        account = {"configured": list(self.frame_size), "clips_by_source": source_counts,
+                   "clips_not_configured_size": other_sizes}
+        if unreadable:
+            account["unreadable_videos"] = unreadable
+        if not other_sizes:
+            account["note"] = f"one size, {self.frame_size[0]}x{self.frame_size[1]}, used for every clip"
+        return account
+
+    def _where(self, item: ExportItem) -> tuple[str, tuple[int, int] | None]:
+        loc = item.locator
+        if isinstance(loc, OpenPoseClip):
+            return loc.folder, loc.frame_size
+        return str(loc), self.frame_size
 
     def read(self, item: ExportItem) -> ClipData:
-        rows, counts, files = read_openpose_clip(item.locator, self.frame_size)
+        folder, size = self._where(item)
+        rows, counts, files = read_openpose_clip(folder, size)
         notes = []
         if files.gaps:
             notes.append(f"frame numbers missing: {files.describe_gaps()} ({len(rows)} frames found)")
+        if counts.zeroed_frames:
+            notes.append(f"{counts.zeroed_frames} of {len(rows)} frames written as zeros: their keypoints held "
+                         f"null, NaN, infinite or absurd (>= {ABSURD_VALUE:g}) values")
         if counts.outside_frame:
             notes.append(f"{counts.outside_frame} frames have body points beyond the frame size "
-                         f"{self.frame_size}: is the video larger?")
+                         f"{size}: is the video larger?")
         c = counts.as_dict()
         c["frame_gaps"] = len(files.gaps)
         return ClipData(rows, c, notes)
 
     def describe(self) -> dict:
+        tree = self.tree() if self.keypoints_dir == "auto" else None
         return {
             "name": self.reader_name,
             "fps": self.fps,
@@ -178,16 +480,26 @@ class How2SignReader:
             "data_root": self.data_root,
             "keypoints_dir": self.keypoints_dir,
             "annotations": self.annotations,
+            "tree": tree.describe() if tree else {"layout": "explicit" if self.keypoints_dir != "auto" else "none"},
             "augmented": self.augmented,
             "augmented_splits": list(self.augmented_splits) if self.augmented else [],
             "coordinates": "normalised" if self.frame_size else "pixels",
             "frame_size": list(self.frame_size) if self.frame_size else None,
+            "frame_sizes": self.frame_sizes,
         }
 
 
 def _list_folders(root: str) -> set[str]:
+    """Names of the clip folders under root, with broken links kept so reading can name the fault."""
     try:
         with os.scandir(root) as it:
-            return {e.name for e in it if e.is_dir()}
+            return {e.name for e in it if _folder_or_link(e)}
     except FileNotFoundError:
         return set()
+
+
+def _folder_or_link(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir() or entry.is_symlink()
+    except OSError:  # a symlink loop: reading the clip says so, with its path
+        return True

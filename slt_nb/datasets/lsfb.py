@@ -1,9 +1,17 @@
 """LSFB-CONT: one MediaPipe pose array per session video, one window of it per sentence.
 
-Layout (the project brief's):
+Two layouts, detected by which annotation file exists:
+- the project brief's ("brief"):
     annotations.csv                 id,text,video_id,start,end,split   (start/end in ms)
     annotations_train_augmented.csv id,text[,...]                       (several texts per id)
     poses/{pose,left_hand,right_hand}/<video_id>.npy                    (T, N, 3) x,y,z
+- lsfb-dataset 2.x ("official-2.x"):
+    annotations/subtitles.json      {"<session id>": [{"start": ms, "end": ms, "value": text}, ...]}
+    metadata/splits/<split>.json    a list of session ids
+    poses/{pose,left_hand,right_hand}/<session id>.npy
+  Sentences are named `<session>_<k>` (k-th subtitle of the session by start time). The schema
+  of subtitles.json is not confirmed on a real file, so every window is checked against its
+  session's length: times that cannot be milliseconds stop the plan with the session named.
 
 A sentence is frames floor(start / 20) .. ceil(end / 20) of its session at 50 fps (20 ms a
 frame, as the official lsfb-dataset library maps them). Features per frame: pose 33 x,y +
@@ -15,17 +23,18 @@ the windows asked for are read, so memory does not grow with the length of a ses
 """
 from __future__ import annotations
 
-import csv
+import json
 import math
 import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from slt_nb.datasets.base import ClipData, ExportItem, Skipped, SplitPlan, TextRow, items_from_rows
+from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, TextRow, canonical_split,
+                                  items_from_rows, split_values_entry)
 from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import AnnotationError, ClipError, ParameterError
-from slt_nb.formats.annotations import open_annotations, read_augmented, well_formed
+from slt_nb.formats.annotations import read_augmented, read_table
 from slt_nb.layouts import MEDIAPIPE_150
 
 PARTS = ("pose", "left_hand", "right_hand")
@@ -41,26 +50,100 @@ class Window:
     end_ms: float
 
 
+# Normalised MediaPipe coordinates this far out are no detection but a corrupt file.
+ABSURD_VALUE = 1e3
+
+
+def window_problem(window: Window) -> str:
+    """Why a sentence window cannot be cut from its session ("" when it can).
+
+    A negative time would index from the end of the session (numpy wraps), NaN or infinite
+    times have no frame, and an empty or reversed window has no frames to export.
+    """
+    start, end = window.start_ms, window.end_ms
+    if not (math.isfinite(start) and math.isfinite(end)):
+        return f"start {start:g} ms / end {end:g} ms: expected finite times in milliseconds"
+    if start < 0 or end < 0:
+        return f"negative time (start {start:g} ms, end {end:g} ms); expected times from 0 in the session"
+    if end <= start:
+        return f"empty window, start {start:g} ms >= end {end:g} ms"
+    return ""
+
+
 def frame_range(start_ms: float, end_ms: float, fps: float = 50.0) -> tuple[int, int]:
     """Frames [first, stop) of a window: floor(start / frame_ms), ceil(end / frame_ms)."""
     frame_ms = 1000.0 / fps
     return math.floor(start_ms / frame_ms), math.ceil(end_ms / frame_ms)
 
 
+SUBTITLES = "{data_root}/annotations/subtitles.json"
+SPLITS_DIR = "{data_root}/metadata/splits"
+# A window may end a little past the last pose frame (rounding, a trailing frame not estimated).
+END_SLACK_MS = 1000.0
+
+
+def check_subtitle_times(path: str, session: str, windows: list[tuple[float, float]], frames: int,
+                         fps: float = 50.0) -> None:
+    """Raise AnnotationError, naming the session, when its subtitle times cannot be milliseconds.
+
+    Two signs: a window ending past the session's poses, and windows so short and so early that
+    they read as frame numbers (a sentence lasting under 0.2 s, every end within `frames`).
+    """
+    if not windows:
+        return
+    length_ms = frames * 1000.0 / fps
+    ends = sorted(end for _, end in windows)
+    if ends[-1] > length_ms + END_SLACK_MS:
+        raise AnnotationError(
+            f"{path}: session {session}: a subtitle ends at {ends[-1]:g} but its poses have {frames} frames "
+            f"= {length_ms:g} ms at {fps:g} fps; the times cannot be milliseconds (expected every end "
+            f"<= {length_ms + END_SLACK_MS:g})")
+    durations = sorted(end - start for start, end in windows)
+    median = durations[len(durations) // 2]
+    if len(windows) >= 3 and median < 200 and ends[-1] <= frames:
+        raise AnnotationError(
+            f"{path}: session {session}: subtitle times look like frame numbers, not milliseconds: the "
+            f"median subtitle lasts {median:g} and every end is within {ends[-1]:g} of a session of {frames} "
+            f"frames ({length_ms:g} ms); expected milliseconds")
+
+
 def read_lsfb_annotations(path: str) -> tuple[list[dict], list[Skipped]]:
     """All rows of `annotations.csv` as dicts with their line number; malformed rows skipped."""
-    with open_annotations(path) as f:
-        reader = csv.reader(f)
-        header = [c.strip() for c in next(reader, [])]
-        missing = [c for c in COLUMNS if c not in header]
-        if missing:
-            raise AnnotationError(f"{path}: columns {missing} missing; found {header}, expected {list(COLUMNS)}")
-        rows, skipped = [], []
-        for line, fields in well_formed(path, reader, header, skipped):
-            row = {c: fields[header.index(c)].strip() for c in COLUMNS}
-            row["line"] = line
-            rows.append(row)
-    return rows, skipped
+    return read_table(path, COLUMNS)
+
+
+def _load_session_array(path: str) -> np.ndarray:
+    """A session's .npy, memory-mapped, or ClipError saying what the file is instead.
+
+    np.load opens a zip archive whatever its name, so an `.npz` saved as `.npy` comes back as
+    an NpzFile, not an error; complex, string, structured and object arrays load fine too and
+    are refused here by their dtype, before numpy would cast them to wrong numbers.
+    """
+    try:
+        if os.path.getsize(path) == 0:
+            raise ClipError(f"{path}: empty file (0 bytes); expected a .npy array")
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ClipError:
+        raise
+    except Exception as exc:  # truncated header, not .npy at all, a pickle, an I/O error
+        raise ClipError(f"{path}: not a readable .npy array ({type(exc).__name__}: {exc})") from None
+    if not isinstance(arr, np.ndarray):
+        names = list(getattr(arr, "files", []))
+        close = getattr(arr, "close", None)
+        if close is not None:
+            close()
+        raise ClipError(f"{path}: an .npz archive (arrays {names}) saved as .npy; expected one (T, N, 3) array")
+    if arr.dtype.kind not in "fiu":
+        raise ClipError(f"{path}: dtype {arr.dtype} ({_dtype_kind(arr.dtype)}); expected real numbers "
+                        "(float16/32/64 or integers)")
+    return arr
+
+
+def _dtype_kind(dtype: np.dtype) -> str:
+    if dtype.fields:
+        return "structured"
+    return {"c": "complex", "U": "string", "S": "bytes", "O": "object", "b": "boolean", "M": "datetime",
+            "m": "timedelta", "V": "raw bytes"}.get(dtype.kind, dtype.kind)
 
 
 @register_reader("lsfb")
@@ -104,8 +187,46 @@ class LSFBReader:
 
     @staticmethod
     def detect(root: str) -> bool:
-        """Whether `root` looks like an LSFB-CONT tree (a poses/ folder of .npy sessions)."""
-        return os.path.isdir(os.path.join(root, "poses", "pose"))
+        """Whether `root` looks like an LSFB-CONT tree: poses/pose/ and either layout's annotations."""
+        return os.path.isdir(os.path.join(root, "poses", "pose")) and (
+            os.path.isfile(os.path.join(root, "annotations.csv"))
+            or os.path.isfile(SUBTITLES.format(data_root=root)))
+
+    def tree_layout(self) -> str:
+        """`brief` (annotations.csv), `official-2.x` (annotations/subtitles.json), else an error listing both."""
+        brief, official = self._path(self.annotations), SUBTITLES.format(data_root=self.data_root)
+        if os.path.isfile(brief):
+            return "brief"
+        if os.path.isfile(official):
+            return "official-2.x"
+        raise AnnotationError(
+            f"{self.data_root}: no LSFB-CONT layout matches; tried:\n"
+            f"  brief: {brief} (id,text,video_id,start,end,split) and {self.pose_file('pose', '<video_id>')}\n"
+            f"  official-2.x: {official}, {SPLITS_DIR.format(data_root=self.data_root)}/<split>.json and "
+            f"{self.pose_file('pose', '<id>')}")
+
+    def splits_present(self) -> list[str] | None:
+        """The split files of the official layout; None for the brief one (its splits are rows)."""
+        if self.tree_layout() != "official-2.x":
+            return None
+        splits_dir = SPLITS_DIR.format(data_root=self.data_root)
+        return sorted(n[:-5] for n in os.listdir(splits_dir) if n.endswith(".json")) if os.path.isdir(splits_dir) else []
+
+    def require_splits(self, splits: list[str]) -> None:
+        """Raise if the official layout has no split file for a split asked for (the brief's splits are rows)."""
+        present = self.splits_present()
+        missing = [s for s in splits if present is not None and s not in present]
+        if missing:
+            raise AnnotationError(f"LSFB-CONT splits {missing} not found: looked for "
+                                  f"{[os.path.join(SPLITS_DIR.format(data_root=self.data_root), m + '.json') for m in missing]}; "
+                                  f"splits present: {present or 'none'}")
+
+    def sessions_on_disk(self) -> set[str]:
+        try:
+            with os.scandir(os.path.join(self._path(self.poses_dir), "pose")) as it:
+                return {e.name[:-4] for e in it if e.name.endswith(".npy")}
+        except FileNotFoundError:
+            return set()
 
     def read_for_inspection(self, item: ExportItem) -> ClipData:
         return self.read(item)
@@ -114,13 +235,24 @@ class LSFBReader:
         return template.format(data_root=self.data_root)
 
     def pose_file(self, part: str, video_id: str) -> str:
-        return os.path.join(self._path(self.poses_dir), part, f"{video_id}.npy")
+        """The session's array for one part; ClipError if video_id would lead outside poses/<part>/."""
+        folder = os.path.join(self._path(self.poses_dir), part)
+        if video_id in ("", ".", "..") or "/" in video_id or os.sep in video_id or "\x00" in video_id:
+            raise ClipError(f"video_id {video_id!r}: not a plain file name, would lead outside {folder}; "
+                            "expected the name of a session file in that folder")
+        return os.path.join(folder, f"{video_id}.npy")
 
     def plan(self, split: str) -> SplitPlan:
+        if self.tree_layout() == "official-2.x":
+            return self._plan_official(split)
         ann_path = self._path(self.annotations)
         all_rows, bad = read_lsfb_annotations(ann_path)
         augmented = bool(self.augmented) and split in self.augmented_splits
         windows: dict[str, tuple[Window | None, int]] = {}  # id -> (window, line), first row wins
+        by_value: dict[str, int] = {}
+        for r in all_rows:
+            by_value[r["split"]] = by_value.get(r["split"], 0) + 1
+            r["split"] = canonical_split(r["split"])
         for r in all_rows:
             if r["split"] != split or r["id"] in windows:
                 continue
@@ -147,12 +279,92 @@ class LSFBReader:
             window, line = found
             if window is None:
                 raise ClipError(f"{ann_path} line {line}: start/end are not numbers")
-            if window.end_ms <= window.start_ms:
-                raise ClipError(f"{ann_path} line {line}: empty window, start {window.start_ms:g} ms >= end {window.end_ms:g} ms")
+            problem = window_problem(window)
+            if problem:
+                raise ClipError(f"{ann_path} line {line}: {problem}")
             return [(row.id, window, "")]
 
         items = items_from_rows(split, rows, resolve, path, skipped, augmented)
-        return SplitPlan(split, path, total, items, skipped)
+        on_disk = self.sessions_on_disk()
+        named = {r["video_id"] for r in all_rows}
+        without_sessions = sorted({item.locator.video_id for item in items} - on_disk)
+        extra = {
+            "source": {"layout": "brief", "text": ann_path, "poses": self._path(self.poses_dir)},
+            "split_values": split_values_entry(ann_path, len(all_rows) + len(bad), by_value, len(bad)),
+            "reconciliation": {
+                "rows_without_sessions": sum(len(item.rows) for item in items if item.locator.video_id not in on_disk),
+                "sessions_missing": without_sessions,
+                "sessions_without_rows": len(on_disk - named),
+                "sessions_without_rows_list": sorted(on_disk - named),
+            },
+        }
+        return SplitPlan(split, path, total, items, skipped, extra)
+
+    def _plan_official(self, split: str) -> SplitPlan:
+        """A split of the lsfb-dataset 2.x layout: sessions from metadata/splits, texts from subtitles.json."""
+        splits_dir = SPLITS_DIR.format(data_root=self.data_root)
+        split_file = os.path.join(splits_dir, f"{split}.json")
+        present = sorted(n[:-5] for n in os.listdir(splits_dir) if n.endswith(".json")) if os.path.isdir(splits_dir) else []
+        if not os.path.isfile(split_file):
+            raise AnnotationError(f"LSFB-CONT split {split!r} not found: looked for {split_file}; "
+                                  f"splits present: {present or 'none'}")
+        sessions = _read_json(split_file, "split file")
+        if not isinstance(sessions, list) or not all(isinstance(x, str) for x in sessions):
+            raise AnnotationError(f"{split_file}: expected a JSON list of session ids")
+        path = SUBTITLES.format(data_root=self.data_root)
+        subtitles = _read_json(path, "subtitles file")
+        if not isinstance(subtitles, dict):
+            raise AnnotationError(f"{path}: expected an object {{session id: [{{start, end, value}}, ...]}}, "
+                                  f"found a {type(subtitles).__name__}")
+        rows, skipped, windows = [], [], {}
+        line = 0
+        on_disk = self.sessions_on_disk()
+        for session in dict.fromkeys(sessions):
+            entries = subtitles.get(session) or []
+            good = []
+            for k, entry in enumerate(entries):
+                line += 1
+                try:
+                    good.append((float(entry["start"]), float(entry["end"]), str(entry["value"]).strip(), line))
+                except (KeyError, TypeError, ValueError):
+                    skipped.append(Skipped(line, f"{session}[{k}]", f"{path}: session {session} subtitle {k}: "
+                                           f"{entry!r}; expected start, end (ms) and value", path))
+            good.sort(key=lambda g: (g[0], g[1]))
+            if session in on_disk and good:
+                frames = np.load(self.pose_file("pose", session), mmap_mode="r", allow_pickle=False).shape[0]
+                check_subtitle_times(path, session, [(a, b) for a, b, _, _ in good], frames, self.fps)
+            for k, (start, end, text, at) in enumerate(good):
+                clip = f"{session}_{k:03d}"
+                rows.append(TextRow(at, clip, text))
+                windows[clip] = Window(session, start, end)
+        total = len(rows) + len(skipped)
+
+        def resolve(row: TextRow):
+            window = windows[row.id]
+            if window.video_id not in on_disk:
+                raise ClipError(f"{self.pose_file('pose', window.video_id)}: pose file missing")
+            if window.end_ms <= window.start_ms:
+                raise ClipError(f"{row.id}: empty window, start {window.start_ms:g} ms >= end {window.end_ms:g} ms")
+            return [(row.id, window, "")]
+
+        items = items_from_rows(split, rows, resolve, path, skipped)
+        in_split = set(sessions)
+        in_other = {s: 0 for s in present if s != split}
+        for name in in_other:
+            other = _read_json(os.path.join(splits_dir, f"{name}.json"), "split file")
+            in_other[name] = sum(len(subtitles.get(x) or []) for x in set(other) - in_split)
+        extra = {
+            "source": {"layout": "official-2.x", "text": path, "split_file": split_file,
+                       "poses": self._path(self.poses_dir)},
+            "reconciliation": {
+                "rows_without_sessions": sum(1 for s in skipped if "pose file missing" in s.reason),
+                "sessions_missing": sorted({w.video_id for w in windows.values()} - on_disk),
+                "sessions_without_rows": sum(1 for x in in_split if not subtitles.get(x)),
+                "sessions_without_rows_list": sorted(x for x in in_split if not subtitles.get(x)),
+                "subtitle_rows_in_other_split_files": in_other,
+            },
+        }
+        return SplitPlan(split, path, total, items, skipped, extra)
 
     def _open_session(self, video_id: str) -> dict[str, np.ndarray]:
         if self._session_id == video_id:
@@ -161,12 +373,9 @@ class LSFBReader:
         arrays = {}
         for part in PARTS:
             path = self.pose_file(part, video_id)
-            if not os.path.exists(path):
+            if not os.path.lexists(path):
                 raise ClipError(f"{path}: pose file missing")
-            try:
-                arr = np.load(path, mmap_mode="r", allow_pickle=False)
-            except (ValueError, OSError) as exc:
-                raise ClipError(f"{path}: not a readable .npy array ({exc})") from None
+            arr = _load_session_array(path)
             seg = self.layout.segment(part)
             if arr.ndim != 3 or arr.shape[2] < 2:
                 raise ClipError(f"{path}: shape {arr.shape}; expected (T, N, 3)")
@@ -191,6 +400,9 @@ class LSFBReader:
             self._session_id, self._session = None, None
             raise
         total = next(iter(arrays.values())).shape[0]
+        problem = window_problem(window)
+        if problem:  # planned windows are checked already; this guards readers built by hand
+            raise ClipError(f"{item.clip}: {problem}")
         first, stop = frame_range(window.start_ms, window.end_ms, self.fps)
         notes = []
         counts = {"frames": 0, "clipped_windows": 0}
@@ -206,18 +418,35 @@ class LSFBReader:
         frames = np.empty((stop - first, self.layout.width), dtype=np.float32)
         for part in PARTS:
             seg = self.layout.segment(part)
-            xy = np.asarray(arrays[part][first:stop, :, :2], dtype=np.float32)  # only these pages are read
+            try:
+                xy = np.asarray(arrays[part][first:stop, :, :2], dtype=np.float32)  # only these pages are read
+            except (OSError, ValueError) as exc:
+                raise ClipError(f"{self.pose_file(part, window.video_id)}: frames {first}-{stop} "
+                                f"cannot be read: {exc}") from None
             missing = np.isnan(xy)
             if missing.any():
                 counts[f"nan_{part}_frames"] = int(missing.any(axis=(1, 2)).sum())
                 xy = np.where(missing, np.float32(0), xy)
             frames[:, seg.start:seg.stop] = xy.reshape(len(xy), -1)
+        # NaN is MediaPipe's "not detected"; an infinity or a coordinate 1000 frames away is a
+        # corrupt value, and the whole frame is zeroed rather than half-trusted.
+        corrupt = ~(np.abs(frames) < ABSURD_VALUE).all(axis=1)
+        if corrupt.any():
+            frames[corrupt] = 0
+            counts["zeroed_frames"] = int(corrupt.sum())
+            notes.append(f"{int(corrupt.sum())} of {len(frames)} frames written as zeros: infinite or absurd "
+                         f"(>= {ABSURD_VALUE:g}) coordinates")
         counts["frames"] = len(frames)
         return ClipData(frames, counts, notes)
 
     def describe(self) -> dict:
+        try:
+            tree = self.tree_layout()
+        except AnnotationError:
+            tree = "none"
         return {
             "name": self.reader_name,
+            "tree": {"layout": tree},
             "fps": self.fps,
             "kind": "LSFB-CONT MediaPipe .npy sessions",
             "data_root": self.data_root,
@@ -228,3 +457,13 @@ class LSFBReader:
             "coordinates": "normalised",
             "frame_size": list(self.frame_size),
         }
+
+
+def _read_json(path: str, what: str):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise AnnotationError(f"{path}: {what} not found") from None
+    except json.JSONDecodeError as exc:
+        raise AnnotationError(f"{path}: {what} is not valid JSON ({exc})") from None

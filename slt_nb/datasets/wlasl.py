@@ -16,7 +16,7 @@ SPLITS = ("train", "val", "test")
 VIDEO_LAYOUTS = ("trimmed", "raw")
 
 
-from slt_nb.formats.extraction import read_class_list  # noqa: E402  (re-exported: WLASL's class list)
+from slt_nb.formats.extraction import SkippedVideo, read_class_list  # noqa: E402,F401  (re-exported)
 
 WLASL_FPS = 25.0  # the official preprocessing's frame rate (FORMATS.md)
 
@@ -35,15 +35,6 @@ class WlaslVideo:
     signer_id: int = -1
     source: str = ""
     instance_id: int = -1
-
-
-@dataclass(frozen=True)
-class SkippedVideo:
-    """A listed video that is not extracted, and why."""
-
-    video_id: str
-    split: str
-    reason: str
 
 
 @dataclass

@@ -58,6 +58,7 @@ class ExportOptions:
     chunk_size: int = 100
     feature_size: int = 1024
     compresslevel: int = 1
+    min_frames: int = 2  # Signformer's encoder turns clips under 2 frames into NaN
 
 
 def export_shard(
@@ -110,6 +111,11 @@ def export_shard(
                         )
                     if clip.frames.shape[0] == 0:
                         raise ClipError(f"{item.clip}: no frames")
+                    if clip.frames.shape[0] < options.min_frames:
+                        raise ClipError(
+                            f"{item.clip}: {clip.frames.shape[0]} frame(s), fewer than min_frames "
+                            f"{options.min_frames} (Signformer's encoder gives NaN for clips under 2 frames)"
+                        )
                 except ClipError as exc:
                     fragment["skipped"].extend(
                         asdict(Skipped(row, item.clip, str(exc), plan.annotation_file)) for row in item.rows
@@ -253,6 +259,7 @@ def export_split(
             raise explain_write_error(exc, Path(exc.filename or staging.dir), needed) from exc
 
         entry = merge_fragments([fragments[i] for i in sorted(fragments)])
+        entry.update(plan.extra)  # where the reader found the files, reconciliation, frame sizes
         failed_rows = []
         for index, reason in sorted(failed.items()):
             failed_rows += [asdict(Skipped(row, item.clip, f"part {index} not written: {reason}", plan.annotation_file))

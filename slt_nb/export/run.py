@@ -15,6 +15,7 @@ def export_options(params: dict) -> ExportOptions:
         output_dir=str(resolve(params["output_dir"])),
         chunk_size=int(params.get("chunk_size", 100)),
         feature_size=int(params.get("feature_size", 1024)),
+        min_frames=int(params.get("min_frames", 2)),
     )
 
 
@@ -27,6 +28,8 @@ def run_export(params: dict, monitor=None, progress=None, show_progress: bool = 
     """
     reader = reader_from_params(params)
     options = export_options(params)
+    if hasattr(reader, "require_splits"):
+        reader.require_splits(params["splits"])  # a missing split stops the run before any split is written
     settings = EngineSettings.from_params(params, progress=show_progress)
     with Engine.from_settings(settings, label=f"{reader.dataset} parts") as engine:
         for split in params["splits"]:

@@ -1,4 +1,9 @@
-"""The Signformer `data:` config for exports (what to paste into a Signformer config)."""
+"""The Signformer `data:` config for exports (what to paste into a Signformer config).
+
+It lists the part files of the given manifests directly. For a config written with export
+stems (`How2Sign-1024.pami0.train`), `slt_nb.signformer.config` expands and checks them; for
+loading without Signformer's padded-width RAM, see `slt_nb.signformer.loader`.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,6 +29,8 @@ def data_config(manifests: list[dict], directory: str | Path | None = None, max_
         for split, entry in manifest["splits"].items():
             key = SIGNFORMER_SPLIT.get(split, split)
             for part in entry["parts"]:
+                if not part["samples"]:
+                    continue  # a split that exported nothing leaves one empty part: nothing to train on
                 path = Path(directory, part["file"]) if directory else Path(part["file"])
                 lists.setdefault(key, []).append(str(path))
     return {

@@ -6,7 +6,11 @@
 Each part must load Signformer's way (gzip + one pickle.load -> list of dicts); every `sign` must
 be a float32 torch tensor (T > 0, feature_size) with finite values; every text non-empty; names
 unique across all parts and datasets (Signformer concatenates same-named samples along the feature
-axis); all datasets the same feature size (else `stack expects each tensor to be equal size`).
+axis); all datasets the same feature size (else `stack expects each tensor to be equal size`),
+and a sample that differs from the majority is the one blamed; at least 2 frames a sample
+(Signformer's encoder turns a 1-frame sample into NaN, and the NaN spreads to every weight).
+A manifest must be JSON with its splits and parts; a part file on disk that its manifest does
+not list is an error too (a `*.part*` glob in a training config would pick it up).
 Samples longer than max_sent_length are reported (Signformer drops them from training silently).
 Exit status 1 when any check fails.
 """
@@ -15,12 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from slt_nb.formats.pami import file_sha256, load_signformer, sorted_parts
+from slt_nb.formats.pami import PART_INDEX, file_sha256, load_signformer
+from slt_nb.signformer.memory import manifests_in, ram_summary_lines
 
 REQUIRED_KEYS = ("name", "signer", "gloss", "text", "sign")
+MIN_FRAMES = 2  # Signformer's deformable attention takes positions modulo (length - 1)
+PART_KEYS = ("file", "samples", "sha256")
 
 
 @dataclass
@@ -65,7 +73,55 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def _collect(inputs) -> list[tuple[str, str, Path, dict | None]]:
+def _manifest_parts(path: Path, findings: list[Finding]) -> list[tuple[str, str, Path, dict | None]]:
+    """(dataset, split, part path, part entry) listed by one manifest; what is wrong with it as findings."""
+    def broken(message):
+        findings.append(Finding("error", "manifest", str(path), "", message))
+        return []
+
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        return broken(f"not UTF-8 text ({exc.reason} at byte {exc.start}); expected an export manifest (JSON)")
+    except json.JSONDecodeError as exc:
+        return broken(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; expected an export "
+                      "manifest as the export writes it")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("splits"), dict):
+        what = "an empty object" if manifest == {} else f"a JSON {type(manifest).__name__} without 'splits'"
+        return broken(f"{what}; expected an export manifest with 'dataset' and 'splits' "
+                      "(an interrupted export? run it again)")
+    if not manifest["splits"]:
+        return broken("lists no splits; expected at least one exported split")
+    dataset = manifest.get("dataset")
+    if not isinstance(dataset, str) or not dataset:
+        return broken("has no 'dataset' name")
+    label = dataset + (f"-{manifest['variant']}" if manifest.get("variant") else "")
+    found = []
+    for split, entry in manifest["splits"].items():
+        parts = entry.get("parts") if isinstance(entry, dict) else None
+        if not isinstance(parts, list):
+            broken(f"split {split!r} has no list of parts")
+            continue
+        for i, part in enumerate(parts):
+            if not isinstance(part, dict) or any(k not in part for k in PART_KEYS):
+                broken(f"split {split!r} part entry {i} needs keys {list(PART_KEYS)}; found {part!r:.80}")
+                continue
+            name = str(part["file"])
+            if Path(name).name != name or not name:  # the manifest names files beside itself, nothing else
+                broken(f"split {split!r} part entry {i} names {name!r}; expected a file name beside the manifest")
+                continue
+            found.append((label, split, path.parent / name, part))
+    listed = {p.name for _, _, p, _ in found}
+    stem = path.name[: -len(".manifest.json")]
+    for extra in sorted(path.parent.glob(f"{stem}.pami0.*.part*")):
+        if PART_INDEX.search(extra.name) and extra.name not in listed:
+            findings.append(Finding("error", "unlisted part", str(extra), "",
+                                    f"on disk beside {path.name} but not listed in it: left by another run? "
+                                    "a *.part* glob in a training config would pick it up"))
+    return found
+
+
+def _collect(inputs, findings: list[Finding]) -> list[tuple[str, str, Path, dict | None]]:
     """(dataset, split, part path, manifest part entry) for manifests, folders or part files."""
     found = []
     for item in inputs:
@@ -76,13 +132,9 @@ def _collect(inputs) -> list[tuple[str, str, Path, dict | None]]:
             manifests = sorted(path.glob("*.manifest.json"))
             if not manifests:
                 raise FileNotFoundError(f"{path}: no *.manifest.json in this folder")
-            found += _collect(manifests)
+            found += _collect(manifests, findings)
         elif path.name.endswith(".manifest.json"):
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-            label = manifest["dataset"] + (f"-{manifest['variant']}" if manifest.get("variant") else "")
-            for split, entry in manifest["splits"].items():
-                for part in entry["parts"]:
-                    found.append((label, split, path.parent / part["file"], part))
+            found += _manifest_parts(path, findings)
         else:
             # A bare part file: dataset and split from its name, {stem}-{D}.pami0.{split}.part{N}
             stem, _, rest = path.name.partition(".pami0.")
@@ -93,8 +145,13 @@ def _collect(inputs) -> list[tuple[str, str, Path, dict | None]]:
     ordered = []
     for key in by_dataset:
         paths = {str(e[2]): e for e in by_dataset[key]}
-        ordered += [paths[p] for p in sorted_parts(paths)]
+        ordered += [paths[p] for p in sorted(paths, key=_part_order)]
     return ordered
+
+
+def _part_order(path: str):
+    m = PART_INDEX.search(path)
+    return (0, int(m.group(1)), path) if m else (1, 0, path)
 
 
 def validate_exports(inputs, max_sent_length: int = 400, feature_size: int | None = None) -> ValidationReport:
@@ -103,8 +160,8 @@ def validate_exports(inputs, max_sent_length: int = 400, feature_size: int | Non
 
     report = ValidationReport()
     names: dict[str, str] = {}  # sample name -> first part file holding it
-    first_size: tuple[str, int] | None = None
-    for dataset, split, path, entry in _collect(inputs):
+    sizes: list[tuple[str, str, str, int]] = []  # (dataset, part file, sample, features), judged at the end
+    for dataset, split, path, entry in _collect(inputs, report.findings):
         report.parts += 1
         f = str(path)
 
@@ -155,14 +212,10 @@ def validate_exports(inputs, max_sent_length: int = 400, feature_size: int | Non
             report.frames += int(sign.shape[0])
             size = int(sign.shape[1])
             report.feature_sizes.setdefault(dataset, set()).add(size)
-            if feature_size is not None and size != feature_size:
-                add("error", "feature size", f"{size} features, expected {feature_size}", name)
-            elif first_size is None:
-                first_size = (dataset, size)
-            elif size != first_size[1]:
-                add("error", "feature size",
-                    f"{size} features but {first_size[0]} has {first_size[1]}: training would fail with "
-                    f"'stack expects each tensor to be equal size, but got [{first_size[1]}] ... and [{size}]'", name)
+            sizes.append((dataset, f, name, size))
+            if sign.shape[0] < MIN_FRAMES:
+                add("error", "too short", f"{sign.shape[0]} frame; Signformer needs at least {MIN_FRAMES} "
+                    "(a shorter sample turns the loss, then every weight, into NaN)", name)
             if not torch.isfinite(sign).all():
                 add("error", "finite", "sign holds NaN or inf", name)
             if sign.shape[0] > max_sent_length:
@@ -170,7 +223,33 @@ def validate_exports(inputs, max_sent_length: int = 400, feature_size: int | Non
                 if group == "train":
                     add("warning", "max_sent_length",
                         f"{sign.shape[0]} frames > max_sent_length {max_sent_length}: dropped from training", name)
+    report.findings += _feature_size_findings(sizes, feature_size)
     return report
+
+
+def _feature_size_findings(sizes: list[tuple[str, str, str, int]], required: int | None) -> list[Finding]:
+    """One finding per sample whose feature size differs from the required one, else from the majority.
+
+    Blaming the first sample seen would blame a good export for one stray bad part; the
+    majority (first seen on a tie) is what the other samples will be stacked with.
+    """
+    if not sizes:
+        return []
+    counts = Counter(size for *_, size in sizes)
+    expected = required if required is not None else counts.most_common(1)[0][0]
+    holder = next((d for d, _, _, size in sizes if size == expected), None)
+    findings = []
+    for _dataset, f, name, size in sizes:
+        if size == expected:
+            continue
+        if required is not None:
+            message = f"{size} features, expected {required}"
+        else:
+            message = (f"{size} features but {counts[expected]} of {len(sizes)} samples ({holder} among them) have "
+                       f"{expected}: training would fail with 'stack expects each tensor to be equal size, "
+                       f"but got [{expected}] ... and [{size}]'")
+        findings.append(Finding("error", "feature size", f, name, message))
+    return findings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,6 +268,13 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{finding.file}" + (f" [{finding.sample}]" if finding.sample else "")
         print(f"{finding.severity.upper():8} {finding.check:16} {where}: {finding.message}")
     print(report.summary())
+    manifests = manifests_in(args.inputs)
+    if manifests:  # what these exports will cost in Signformer's RAM, and in the lean loader's
+        try:
+            lines = ram_summary_lines(manifests)
+        except (KeyError, TypeError, ValueError) as exc:  # an incomplete manifest, already reported above
+            lines = [f"not available: a manifest lacks {exc}"]
+        print("projected Signformer RAM:\n  " + "\n  ".join(lines))
     return 0 if report.ok else 1
 
 

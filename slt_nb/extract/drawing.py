@@ -1,56 +1,60 @@
-"""Drawing extracted MediaPipe poses over the video frames they came from (extraction reports)."""
+"""Drawing extracted poses over the video frames they came from (extraction reports).
+
+Shapes and skeletons come from the estimator's parts (MediaPipe Holistic's by default), so
+another estimator's files are drawn by passing its `parts`.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from slt_nb.extract.holistic import POSE_PARTS
+from slt_nb.formats.extraction import HOLISTIC_PARTS, PosePart
 from slt_nb.formats.video import sample_clip
-from slt_nb.layouts import MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33, Segment
+from slt_nb.layouts import Segment
+from slt_nb.plotting import literal_text
 
 
-# Segments for drawing MediaPipe points with plotting.draw_segment (pixel x, y per point).
-POSE_SEGMENTS = {
-    "pose": Segment("pose", MEDIAPIPE_POSE_33, 0),
-    "left_hand": Segment("left_hand", MEDIAPIPE_HAND_21, 0),
-    "right_hand": Segment("right_hand", MEDIAPIPE_HAND_21, 0),
-}
+def part_segment(part: PosePart) -> Segment:
+    """A segment for drawing one part's points with plotting.draw_segment (pixel x, y per point)."""
+    return Segment(part.key, part.skeleton, 0)
 
 
-def pixel_points(arrays: dict[str, np.ndarray], row: int, width: int, height: int,
-                 min_visibility: float = 0.5) -> dict[str, np.ndarray]:
+def pixel_points(arrays: dict[str, np.ndarray], row: int, width: int, height: int, min_visibility: float = 0.5,
+                 parts: tuple[PosePart, ...] = HOLISTIC_PARTS) -> dict[str, np.ndarray]:
     """One frame's parts as (N, 2) pixel coordinates; undetected or unseen points are (0, 0)."""
     points = {}
-    for part in POSE_PARTS:
-        xy = arrays[part][row, :, :2] * np.array([width, height], np.float32)
-        keep = np.full(len(xy), bool(arrays[f"{part}_detected"][row]))
-        if part == "pose":
-            keep &= arrays["pose"][row, :, 3] >= min_visibility  # off-screen legs have low visibility
-        points[part] = np.where(keep[:, None], xy, 0.0)
+    for part in parts:
+        xy = arrays[part.key][row, :, :2] * np.array([width, height], np.float32)
+        keep = np.full(len(xy), bool(arrays[part.flag][row]))
+        if part.channels == 4:  # x, y, z, visibility: off-screen legs have low visibility
+            keep &= arrays[part.key][row, :, 3] >= min_visibility
+        points[part.key] = np.where(keep[:, None], xy, 0.0)
     return points
 
 
 def draw_poses_on_frame(ax, image: np.ndarray, arrays: dict[str, np.ndarray], row: int,
-                        title: str | None = None) -> int:
+                        title: str | None = None, parts: tuple[PosePart, ...] = HOLISTIC_PARTS) -> int:
     """Show a video frame with its pose and hands drawn over it; returns limb lines drawn."""
     from slt_nb.plotting import draw_segment
 
     height, width = image.shape[:2]
     ax.imshow(image)
     drawn = 0
-    for part, pts in pixel_points(arrays, row, width, height).items():
-        drawn += draw_segment(ax, POSE_SEGMENTS[part], pts, label=part.replace("_", " "))
+    for part in parts:
+        pts = pixel_points(arrays, row, width, height, parts=(part,))[part.key]
+        drawn += draw_segment(ax, part_segment(part), pts, label=part.key.replace("_", " "))
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     ax.axis("off")
     if title:
-        ax.set_title(title, fontsize=8)
+        ax.set_title(literal_text(title), fontsize=8)
     return drawn
 
 
 def overlay_grid(video_path: str | Path, arrays: dict[str, np.ndarray], frame_start: int = 1, frame_end: int = -1,
-                 rows_to_show: int = 8, cols: int = 4, title: str | None = None, size: float = 2.4):
+                 rows_to_show: int = 8, cols: int = 4, title: str | None = None, size: float = 2.4,
+                 parts: tuple[PosePart, ...] = HOLISTIC_PARTS):
     """Sampled video frames with their extracted pose and hands drawn over them; returns the Figure."""
     import matplotlib.pyplot as plt
 
@@ -66,14 +70,13 @@ def overlay_grid(video_path: str | Path, arrays: dict[str, np.ndarray], frame_st
     for ax in axes.flat:
         ax.axis("off")
     for ax, row in zip(axes.flat, rows):
-        parts = [p.split("_")[0][0].upper() + "H" if "hand" in p else "pose" for p in POSE_PARTS
-                 if arrays[f"{p}_detected"][row]]
-        draw_poses_on_frame(ax, clip.frames[row], arrays, row,
-                            title=f"frame {indices[row]}: {', '.join(parts) or 'nothing'}")
+        seen = [p.key.replace("left_hand", "LH").replace("right_hand", "RH") for p in parts if arrays[p.flag][row]]
+        draw_poses_on_frame(ax, clip.frames[row], arrays, row, parts=parts,
+                            title=f"frame {indices[row]}: {', '.join(seen) or 'nothing'}")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="lower right", fontsize=7, markerscale=2)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(literal_text(title), fontsize=9)
     fig.tight_layout()
     return fig

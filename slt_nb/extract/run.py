@@ -1,8 +1,8 @@
 """The WLASL extraction run: poses or CNN embeddings for every listed video, in parallel, resumable.
 
 Output (one folder per run kind, e.g. outputs/wlasl/poses):
-- `<split>/<video_id>.npz` per video. Poses: frame_indices (F,) int64, pose (F,33,4),
-  pose_detected (F,), left_hand (F,21,3), left_hand_detected, right_hand, right_hand_detected.
+- `<split>/<video_id>.npz` per video. Poses: frame_indices (F,) int64, then `<part>` and
+  `<part>_detected` per part of the pose `estimator` (formats/extraction.py has the contract).
   Features: features (F, embed_dim) float32 and frame_indices.
 - `index.csv`: video_id, gloss, label, split, frames, path (relative to the folder).
 - `skipped.csv`: video_id, split, reason, for every listed video that has no output.
@@ -24,8 +24,9 @@ import numpy as np
 from slt_nb.atomic import atomic_write_text, remove_stale_temps
 from slt_nb.engine import Engine, EngineSettings, TaskOutcome, is_machine_error
 from slt_nb.journal import OutputLock, content_key, explain_write_error, file_sha256, read_record, record_holds, write_record
-from slt_nb.formats.extraction import INDEX_COLUMNS, SKIPPED_COLUMNS, save_npz
-from slt_nb.extract.holistic import POSE_KEYS, POSE_PARTS, check_holistic_mode, check_model_complexity
+from slt_nb.formats.extraction import INDEX_COLUMNS, SKIPPED_COLUMNS, pose_keys, save_npz
+from slt_nb.extract.estimators import (DEFAULT_ESTIMATOR, build_estimator, clip_arrays, estimator_parts,
+                                       recorded_estimator)
 from slt_nb.formats.video import VideoError
 from slt_nb.datasets.wlasl import SkippedVideo, VideoJob, locate_videos, read_wlasl
 
@@ -46,12 +47,22 @@ class ExtractionSettings:
     seed: int = 0  # features
     batch_size: int = 32  # features
     fingerprint: str = ""  # features: sha256 of the network's parameters
+    estimator: str = DEFAULT_ESTIMATOR  # poses: a name in ESTIMATORS
+    model_path: str | None = None  # poses: model file of estimators that take one
+    estimator_settings: dict | None = None  # poses: the estimator's own settings(), set by the run
+
+    def estimator_options(self) -> dict:
+        """The options a pose estimator may take (each takes its own `options_taken`)."""
+        return {k: getattr(self, k) for k in ("model_complexity", "holistic_mode", "model_path")}
 
     def identity(self) -> dict:
         """The settings that change output values (batch size and paths do not)."""
-        keys = ["kind", "num_frames", "video_layout"]
-        keys += ["model_complexity", "holistic_mode"] if self.kind == "poses" else ["embed_dim", "fingerprint"]
-        return {k: getattr(self, k) for k in keys}
+        keys = ["kind", "num_frames", "video_layout"] + ([] if self.kind == "poses" else ["embed_dim", "fingerprint"])
+        identity = {k: getattr(self, k) for k in keys}
+        if self.kind == "poses":  # the default estimator keeps its old keys, so earlier runs still resume
+            identity.update({"estimator": self.estimator} if self.estimator != DEFAULT_ESTIMATOR else {})
+            identity.update(self.estimator_settings or {})
+        return identity
 
 
 @dataclass
@@ -96,9 +107,7 @@ def _state(settings: ExtractionSettings) -> dict:
         _worker_state.clear()
         _worker_state["key"] = key
         if settings.kind == "poses":
-            from slt_nb.extract.holistic import HolisticExtractor
-
-            _worker_state["extractor"] = HolisticExtractor(settings.model_complexity, settings.holistic_mode)
+            _worker_state["extractor"] = build_estimator(settings.estimator, settings.estimator_options())
         else:
             from slt_nb.extract.embeddings import build_frame_embedder
 
@@ -113,12 +122,13 @@ def extract_video(job: VideoJob, settings: ExtractionSettings, output_dir: str |
     video = job.video
     row = {"video_id": video.video_id, "split": video.split}
     if settings.kind == "poses":
-        poses = state["extractor"].extract(job.path, settings.num_frames, job.frame_start, job.frame_end)
-        arrays = {k: poses.arrays[k] for k in POSE_KEYS}
+        estimator = state["extractor"]
+        poses = estimator.extract(job.path, settings.num_frames, job.frame_start, job.frame_end)
+        arrays = clip_arrays(poses, estimator.parts)
         row.update(clip_frames=poses.clip_frames, inferred_frames=poses.inferred_frames,
                    width=poses.width, height=poses.height)
-        for part in POSE_PARTS:
-            row[f"{part}_detected"] = int(arrays[f"{part}_detected"].sum())
+        for part in estimator.parts:
+            row[part.flag] = int(arrays[part.flag].sum())
     else:
         from slt_nb.extract.embeddings import embed_frames
         from slt_nb.formats.video import sample_clip
@@ -199,7 +209,7 @@ def is_complete(path: Path, settings: ExtractionSettings) -> bool:
             if len(data["frame_indices"]) != settings.num_frames:
                 return False
             if settings.kind == "poses":
-                return all(k in data.files for k in POSE_KEYS)
+                return all(k in data.files for k in pose_keys(estimator_parts(settings.estimator)))
             return data["features"].shape == (settings.num_frames, settings.embed_dim)
     except Exception:
         return False  # damaged: extract again
@@ -226,7 +236,8 @@ def run_extraction(kind: str, json_path, video_dir, output_dir, class_list=None,
                    num_frames: int = 16, max_videos: int | None = None, workers: int = 1,
                    nslt_json=None, video_layout: str = "trimmed", embed_dim: int = 128,
                    weights=None, seed: int = 0, batch_size: int = 32, holistic_mode: str = "tracking",
-                   model_complexity: int = 1, overwrite: bool = False,
+                   model_complexity: int = 1, estimator: str = DEFAULT_ESTIMATOR, model_path=None,
+                   overwrite: bool = False,
                    progress: Callable[[int, int, dict], None] | None = None, monitor=None,
                    scheduler: str | None = None, memory_limit_gb: float | None = None, retries: int = 2,
                    resume: bool = True, batch_videos: int | None = None,
@@ -247,10 +258,11 @@ def run_extraction(kind: str, json_path, video_dir, output_dir, class_list=None,
         raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}")
     workers = max(1, int(workers or 1))
     settings = ExtractionSettings(kind, int(num_frames), video_layout, model_complexity, holistic_mode,
-                                  int(embed_dim), str(weights) if weights else None, int(seed), int(batch_size))
+                                  int(embed_dim), str(weights) if weights else None, int(seed), int(batch_size),
+                                  estimator=estimator or DEFAULT_ESTIMATOR, model_path=model_path and str(model_path))
     if kind == "poses":
-        check_model_complexity(model_complexity)
-        check_holistic_mode(holistic_mode)
+        # Built here once so that a bad option or a missing model file stops the run before any video.
+        settings.estimator_settings = build_estimator(settings.estimator, settings.estimator_options()).settings()
     else:
         from slt_nb.extract.embeddings import build_frame_embedder, weights_fingerprint
 
@@ -385,7 +397,8 @@ def run_from_params(kind: str, params: dict, progress=None, monitor=None) -> Ext
         video_layout=params.get("video_layout", "trimmed"), embed_dim=params.get("embed_dim", 128),
         weights=resolve(params.get("weights")), seed=params.get("seed", 0),
         holistic_mode=params.get("holistic_mode", "tracking"),
-        model_complexity=params.get("model_complexity", 1), overwrite=bool(params.get("overwrite", False)),
+        model_complexity=params.get("model_complexity", 1), estimator=params.get("estimator") or DEFAULT_ESTIMATOR,
+        model_path=resolve(params.get("model_path")), overwrite=bool(params.get("overwrite", False)),
         progress=progress, monitor=monitor, scheduler=engine.scheduler,
         memory_limit_gb=engine.memory_limit_gb, retries=engine.retries,
         resume=bool(params.get("resume", True)), show_progress=bool(params.get("show_progress", False)),
@@ -432,17 +445,18 @@ def throughput_table(report: ExtractionReport):
     }, name="value").to_frame()
 
 
-def detection_table(output_dir: str | Path, index):
+def detection_table(output_dir: str | Path, index, estimator: str | None = None):
     """Share of sampled frames with each part detected, per split (from the written files)."""
     import pandas as pd
 
+    names = [part.key for part in estimator_parts(estimator or recorded_estimator(output_dir))]
     rows = []
     for row in index.itertuples():
         with np.load(Path(output_dir) / row.path) as d:
-            rows.append({"split": row.split, **{part: float(d[f"{part}_detected"].mean()) for part in POSE_PARTS}})
+            rows.append({"split": row.split, **{part: float(d[f"{part}_detected"].mean()) for part in names}})
     if not rows:
-        return pd.DataFrame(columns=list(POSE_PARTS))
+        return pd.DataFrame(columns=names)
     table = pd.DataFrame(rows)
     out = table.groupby("split", sort=False).mean()
-    out.loc["all"] = table[list(POSE_PARTS)].mean()
+    out.loc["all"] = table[names].mean()
     return out.round(3)

@@ -15,10 +15,25 @@ from pathlib import Path
 import numpy as np
 
 from slt_nb.atomic import atomic_open
-from slt_nb.layouts import MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33, Skeleton
+from slt_nb.layouts import LAYOUTS, MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33, FeatureLayout, Skeleton, consecutive_layout
 
 INDEX_COLUMNS = ("video_id", "gloss", "label", "split", "frames", "path")
 SKIPPED_COLUMNS = ("video_id", "split", "reason")
+
+
+@dataclass(frozen=True)
+class SkippedVideo:
+    """A listed video (or an index row) that has no output or is not used, and why.
+
+    The one type for WLASL listings, extraction runs and training data; `skipped.csv` holds
+    its SKIPPED_COLUMNS. (Annotation rows skipped by an export are `formats.annotations.Skipped`:
+    they are named by file and line, not by video and split.)
+    """
+
+    video_id: str
+    split: str
+    reason: str
+    source: str = ""  # where it was found: a file and line, a video path
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,39 @@ HOLISTIC_PARTS = (PosePart("pose", MEDIAPIPE_POSE_33, 4), PosePart("left_hand", 
 def pose_keys(parts=HOLISTIC_PARTS) -> tuple[str, ...]:
     """Every array key of a pose npz, in file order."""
     return ("frame_indices",) + tuple(k for p in parts for k in (p.key, p.flag))
+
+
+def parts_layout(parts=HOLISTIC_PARTS) -> FeatureLayout:
+    """The x,y feature layout that pose parts become when inspected or plotted (a known one if equal)."""
+    layout = consecutive_layout("_".join(p.skeleton.name for p in parts) + "_xy",
+                                [(p.key, p.skeleton) for p in parts])
+    for known in LAYOUTS.values():
+        if known.segments == layout.segments:
+            return known
+    return layout
+
+
+def pose_rows(arrays: dict, where: str = "npz", parts=HOLISTIC_PARTS) -> np.ndarray:
+    """(F, parts_layout(parts).width) x,y rows from pose arrays; undetected parts and NaN become 0."""
+    columns = []
+    frames = None
+    for part in parts:
+        if part.key not in arrays:
+            raise ValueError(f"{where}: no array {part.key!r}; found {sorted(arrays)}")
+        a = np.asarray(arrays[part.key], dtype=np.float32)
+        if a.ndim != 3 or a.shape[1] != part.skeleton.size or a.shape[2] < 2:
+            raise ValueError(f"{where}: {part.key} has shape {a.shape}; expected (F, {part.skeleton.size}, >=2)")
+        if frames is None:
+            frames = a.shape[0]
+        elif a.shape[0] != frames:
+            raise ValueError(f"{where}: {part.key} has {a.shape[0]} frames, {parts[0].key} has {frames}")
+        xy = a[:, :, :2].copy()
+        flag = arrays.get(part.flag)
+        if flag is not None:
+            xy[~np.asarray(flag, dtype=bool)] = 0
+        xy[~np.isfinite(xy).all(axis=-1)] = 0
+        columns.append(xy.reshape(len(xy), -1))
+    return np.concatenate(columns, axis=1)
 
 
 def check_pose_arrays(arrays: dict, path, parts=HOLISTIC_PARTS) -> None:

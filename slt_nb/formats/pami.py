@@ -212,6 +212,9 @@ class PartWriter:
         sign = np.asarray(sign, dtype=np.float32)
         if sign.ndim != 2 or sign.shape[0] == 0:
             raise ValueError(f"sample {first!r}: sign must be (T > 0, D), got shape {sign.shape}")
+        if not np.isfinite(sign).all():  # the readers zero such frames; this is the last line of defence
+            raise ValueError(f"sample {first!r}: sign holds NaN or infinite values; Signformer's loss would turn "
+                             "NaN, so they never go into a part")
         if sign.shape[1] > self.feature_size:
             raise ValueError(
                 f"sample {first!r}: {sign.shape[1]} features do not fit feature_size {self.feature_size}"

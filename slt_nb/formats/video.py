@@ -248,3 +248,15 @@ def _encode(tmp, path, frames, fps, codec, options, av, Fraction) -> None:
             container.mux(packet)
     finally:
         container.close()
+
+
+def video_frame_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of a video from its stream header: nothing is demuxed or decoded."""
+    container = _open(path)
+    try:
+        context = container.streams.video[0].codec_context
+        if not context.width or not context.height:
+            raise VideoError(f"{path}: the video header gives no frame size")
+        return int(context.width), int(context.height)
+    finally:
+        container.close()

@@ -24,8 +24,8 @@ import numpy as np
 from slt_nb.datasets import READERS
 from slt_nb.datasets.wlasl import WLASL_FPS
 from slt_nb.errors import ClipNotFound
-from slt_nb.formats.extraction import INDEX_COLUMNS
-from slt_nb.layouts import MEDIAPIPE_150, FeatureLayout
+from slt_nb.formats.extraction import INDEX_COLUMNS, parts_layout, pose_rows
+from slt_nb.layouts import FeatureLayout
 
 @dataclass
 class ClipRef:
@@ -103,8 +103,10 @@ class ReaderSource:
     def load(self, ref: ClipRef) -> Clip:
         read = self.reader.read_for_inspection if self.with_face else self.reader.read
         data = read(ref.locator)
+        # A reader may know a clip's own frame size (a 1920x1080 How2Sign clip among 1280x720 ones).
+        size = getattr(ref.locator.locator, "frame_size", None) or self.frame_size
         return Clip(ref.split, ref.name, np.asarray(data.frames, dtype=np.float32), self.layout, ref.text,
-                    self.frame_size, self.fps, list(data.notes))
+                    tuple(size) if size else None, self.fps, list(data.notes))
 
     def iter_clips(self, split: str, limit: int | None = None) -> Iterator[Clip | tuple[ClipRef, Exception]]:
         """Load the split's clips in order (at most limit); a clip that fails comes as (ref, error)."""
@@ -181,9 +183,10 @@ class ExportSource:
 class WLASLPoseSource:
     """Extracted WLASL poses: `<dir>/<split>/<video_id>.npz` and `<dir>/index.csv`.
 
-    Each npz holds pose (F, 33, 4), left_hand / right_hand (F, 21, 3), their per-frame
-    `*_detected` flags and frame_indices; coordinates are MediaPipe-normalised, so a part not
-    detected in a frame becomes (0, 0) here, as in every other source.
+    Each npz holds, per part of the pose estimator that made it (named in the folder's
+    extraction.json), `<part>` (F, points, channels) and `<part>_detected`, plus frame_indices;
+    the layout is those parts' x,y. Coordinates are normalised, so a part not detected in a
+    frame becomes (0, 0) here, as in every other source.
     """
 
     INDEX_COLUMNS = INDEX_COLUMNS
@@ -192,7 +195,10 @@ class WLASLPoseSource:
         self.directory = Path(directory)
         self.index_file = self.directory / "index.csv"
         self.name = f"WLASL poses ({self.directory})"
-        self.layout = MEDIAPIPE_150
+        from slt_nb.extract import estimator_parts, recorded_estimator
+
+        self.parts = estimator_parts(recorded_estimator(self.directory))
+        self.layout = parts_layout(self.parts)
         self.fps = WLASL_FPS
         self.frame_size = None  # WLASL videos differ in size; normalised coordinates drawn 1:1
         self._rows: dict[str, list[ClipRef]] = {}
@@ -242,7 +248,7 @@ class WLASLPoseSource:
                 arrays = {k: npz[k] for k in npz.files}
         except FileNotFoundError:
             raise FileNotFoundError(f"{path}: pose file of WLASL video {ref.name} ({self.index_file}) not found") from None
-        frames = wlasl_rows(arrays, str(path))
+        frames = pose_rows(arrays, str(path), self.parts)
         size = None
         if "width" in arrays and "height" in arrays:
             size = (int(arrays["width"]), int(arrays["height"]))
@@ -254,30 +260,6 @@ class WLASLPoseSource:
                 yield self.load(ref)
             except Exception as exc:
                 yield ref, exc
-
-
-def wlasl_rows(arrays: dict[str, np.ndarray], where: str = "npz") -> np.ndarray:
-    """MEDIAPIPE_150 rows from a WLASL pose npz's arrays; undetected parts and NaN become 0."""
-    parts = []
-    expected = None
-    for seg in MEDIAPIPE_150.segments:
-        key = {"pose": "pose"}.get(seg.name, seg.name)
-        if key not in arrays:
-            raise ValueError(f"{where}: no array {key!r}; found {sorted(arrays)}")
-        a = np.asarray(arrays[key], dtype=np.float32)
-        if a.ndim != 3 or a.shape[1] != seg.skeleton.size or a.shape[2] < 2:
-            raise ValueError(f"{where}: {key} has shape {a.shape}; expected (F, {seg.skeleton.size}, >=2)")
-        if expected is None:
-            expected = a.shape[0]
-        elif a.shape[0] != expected:
-            raise ValueError(f"{where}: {key} has {a.shape[0]} frames, pose has {expected}")
-        xy = a[:, :, :2].copy()
-        flag = arrays.get(f"{key}_detected")
-        if flag is not None:
-            xy[~np.asarray(flag, dtype=bool)] = 0
-        xy[~np.isfinite(xy).all(axis=-1)] = 0
-        parts.append(xy.reshape(len(xy), -1))
-    return np.concatenate(parts, axis=1)
 
 
 def open_source(dataset: str, data_root: str | None = None, splits: list[str] | None = None,
@@ -311,6 +293,10 @@ def open_source(dataset: str, data_root: str | None = None, splits: list[str] | 
 
     reader = reader_from_params(params)
     split_list = list(splits or params.get("splits") or ["train", "val", "test"])
+    present = reader.splits_present() if hasattr(reader, "splits_present") else None
+    if not splits and present is not None:
+        # Users download one split at a time: summarise the splits the tree has.
+        split_list = [s for s in split_list if s in present] or present
     size = params.get("frame_size")
     return ReaderSource(reader, split_list, fps=params.get("fps"), frame_size=tuple(size) if size else None,
                         with_face=with_face)

@@ -1,9 +1,10 @@
 """The live clip viewer (ipywidgets in JupyterLab) and frame picking for skeleton grids."""
 from __future__ import annotations
 
-import numpy as np
-
+import html
 import os
+
+import numpy as np
 
 from slt_nb.errors import ClipNotFound
 from slt_nb.inspection.sources import Clip, ClipRef, ClipSource
@@ -86,7 +87,8 @@ class ClipViewer:
             self.clip = self.source.load(ref)
         except Exception as exc:
             self.clip = None
-            self.status.value = f"<b style='color:#b00'>{ref.name}: cannot read: {exc}</b>"
+            # clip names, texts and error messages come from the dataset: shown as text, never as markup
+            self.status.value = f"<b style='color:#b00'>{html.escape(f'{ref.name}: cannot read: {exc}')}</b>"
             return
         n = len(self.clip.frames)
         self.bounds = point_bounds(self.clip.frames[:, : self.clip.layout.width])
@@ -107,7 +109,13 @@ class ClipViewer:
                            frame_size=c.frame_size, bounds=self.bounds, size=self.size)
         self.image.value = figure_png(fig)
         seconds = f", {index / c.fps:.2f} s" if c.fps else ""
-        self.status.value = f"frame {index} of {len(c.frames)}{seconds}" + (f" &middot; {c.text}" if c.text else "")
+        self.status.value = status_html(index, len(c.frames), seconds, c.text)
+
+
+def status_html(index: int, frames: int, seconds: str, text: str) -> str:
+    """The viewer's status line; the dataset's sentence is escaped, so `<img onerror=...>` is text."""
+    line = f"frame {index} of {frames}{seconds}"
+    return html.escape(line) + (f" &middot; {html.escape(text)}" if text else "")
 
 
 def grid_indices(length: int, frames: int | list[int]) -> list[int]:

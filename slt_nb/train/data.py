@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from slt_nb.train.inputs import (POSE_INPUT_DIM, Augmentation, check_feature_arrays, pose_frames,
+from slt_nb.train.inputs import (POSE_PARTS, Augmentation, pose_input_dim, check_feature_arrays, pose_frames,
                                  read_video_frames)
-from slt_nb.formats.extraction import INDEX_COLUMNS, check_pose_arrays, read_class_list, read_npz
+from slt_nb.extract import estimator_parts, recorded_estimator
+from slt_nb.formats.extraction import INDEX_COLUMNS, SkippedVideo, check_pose_arrays, read_class_list, read_npz
 
 @dataclass
 class ClipRecord:
@@ -31,20 +32,10 @@ class ClipRecord:
     target: int = -1   # position in the run's label map
 
 
-@dataclass
-class Skipped:
-    """An index row (or unextracted video) that is not used, and why."""
-
-    video_id: str
-    split: str
-    reason: str
-    source: str
-
-
 # -- index and label map -----------------------------------------------------------------------
 
 def read_index(index_dir: Path, class_list: list[str], input_type: str,
-               video_dir: Path | None = None) -> tuple[list[ClipRecord], list[Skipped]]:
+               video_dir: Path | None = None) -> tuple[list[ClipRecord], list[SkippedVideo]]:
     """Rows of `<index_dir>/index.csv` that point at a usable file, and the rest with reasons."""
     index_path = index_dir / "index.csv"
     if not index_path.exists():
@@ -60,7 +51,7 @@ def read_index(index_dir: Path, class_list: list[str], input_type: str,
             where = f"{index_path.name} line {line}"
 
             def skip(reason):
-                skipped.append(Skipped(vid, split, reason, where))
+                skipped.append(SkippedVideo(vid, split, reason, where))
 
             if not vid:
                 skip("empty video_id")
@@ -101,13 +92,13 @@ def read_index(index_dir: Path, class_list: list[str], input_type: str,
                 vid = (row.get("video_id") or "").strip()
                 if vid and vid not in seen:
                     seen.add(vid)
-                    skipped.append(Skipped(vid, (row.get("split") or "").strip(),
+                    skipped.append(SkippedVideo(vid, (row.get("split") or "").strip(),
                                            f"not extracted: {row.get('reason', '')}", "skipped.csv"))
     if video_dir is not None and video_dir.is_dir() and input_type != "video":
         listed = seen
         for video in sorted(video_dir.glob("*.mp4")):
             if video.stem not in listed:
-                skipped.append(Skipped(video.stem, "", f"video not in the {input_type} extraction index",
+                skipped.append(SkippedVideo(video.stem, "", f"video not in the {input_type} extraction index",
                                        str(video)))
     return records, skipped
 
@@ -130,13 +121,14 @@ class ClipDataset(Dataset):
 
     def __init__(self, records: list[ClipRecord], input_type: str, normalise_pose: bool = True,
                  augmentation: Augmentation | None = None, cache: bool = True, num_frames: int = 16,
-                 video_size: int = 64, seed: int = 0):
+                 video_size: int = 64, seed: int = 0, parts=POSE_PARTS):
         self.input_type, self.normalise_pose = input_type, normalise_pose
+        self.parts = parts  # the pose estimator's parts (pose input only)
         self.augmentation = augmentation or Augmentation()
         self.cache, self.num_frames, self.video_size, self.seed = cache, num_frames, video_size, seed
         self.epoch = 0
         self.records: list[ClipRecord] = []
-        self.skipped: list[Skipped] = []
+        self.skipped: list[SkippedVideo] = []
         self._arrays: list[dict | None] = []
         self._widths: list[int] = []
         self._frames: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -145,7 +137,7 @@ class ClipDataset(Dataset):
             try:
                 arrays = self._load(record.path)
             except Exception as exc:  # any unreadable file is one skipped clip, not a failed run
-                self.skipped.append(Skipped(record.video_id, record.split, f"unreadable: {exc}", str(record.path)))
+                self.skipped.append(SkippedVideo(record.video_id, record.split, f"unreadable: {exc}", str(record.path)))
                 continue
             if input_type == "features":
                 self._widths.append(arrays["features"].shape[1])
@@ -160,7 +152,7 @@ class ClipDataset(Dataset):
         keep = [w == width for w in self._widths]
         for record, ok, w in zip(self.records, keep, self._widths):
             if not ok:
-                self.skipped.append(Skipped(record.video_id, record.split,
+                self.skipped.append(SkippedVideo(record.video_id, record.split,
                                             f"features have {w} columns, the other clips have {width}",
                                             str(record.path)))
         self.records = [r for r, ok in zip(self.records, keep) if ok]
@@ -180,7 +172,7 @@ class ClipDataset(Dataset):
             return {}
         arrays = read_npz(path)
         if self.input_type == "pose":
-            check_pose_arrays(arrays, path)
+            check_pose_arrays(arrays, path, self.parts)
         else:
             check_feature_arrays(arrays, path)
         return arrays
@@ -188,7 +180,7 @@ class ClipDataset(Dataset):
     @property
     def input_dim(self) -> int:
         if self.input_type == "pose":
-            return POSE_INPUT_DIM
+            return pose_input_dim(self.parts)
         if self.input_type == "features":
             return self.feature_dim or 0
         return 3 * self.video_size * self.video_size
@@ -211,16 +203,16 @@ class ClipDataset(Dataset):
             return torch.from_numpy(feats), torch.ones(len(feats), dtype=torch.bool), record.target
         if self.augmentation.enabled:
             rng = np.random.default_rng([self.seed, self.epoch, i])
-            frames, valid = pose_frames(arrays, self.normalise_pose, self.augmentation, rng)
+            frames, valid = pose_frames(arrays, self.normalise_pose, self.augmentation, rng, self.parts)
             return torch.from_numpy(frames), torch.from_numpy(valid), record.target
         if self.cache:
             # without augmentation a clip's frames never change: normalise once, not every epoch
             if i not in self._frames:
-                frames, valid = pose_frames(arrays, self.normalise_pose)
+                frames, valid = pose_frames(arrays, self.normalise_pose, parts=self.parts)
                 self._frames[i] = (torch.from_numpy(frames), torch.from_numpy(valid))
             frames_t, valid_t = self._frames[i]
             return frames_t, valid_t, record.target
-        frames, valid = pose_frames(arrays, self.normalise_pose)
+        frames, valid = pose_frames(arrays, self.normalise_pose, parts=self.parts)
         return torch.from_numpy(frames), torch.from_numpy(valid), record.target
 
 
@@ -243,7 +235,7 @@ class TrainingData:
 
     datasets: dict[str, ClipDataset]
     label_map: list[dict]
-    skipped: list[Skipped]
+    skipped: list[SkippedVideo]
     input_type: str
     index_rows: int = 0
     extra: dict = field(default_factory=dict)
@@ -287,15 +279,17 @@ def load_training_data(input_type: str, pose_dir: Path | None, feature_dir: Path
         raise ValueError(f"input_type {input_type} needs an extraction directory with an index.csv "
                          f"(pose_dir={pose_dir}, feature_dir={feature_dir})")
     records, skipped = read_index(Path(index_dir), class_list, input_type, video_dir)
+    # pose files have the parts of the estimator that wrote them (its name is in extraction.json)
+    parts = estimator_parts(recorded_estimator(index_dir)) if input_type == "pose" else POSE_PARTS
     index_rows = len(records) + sum(1 for s in skipped if s.source.startswith("index.csv"))
     unknown = [r for r in records if r.split not in splits]
     for r in unknown:
-        skipped.append(Skipped(r.video_id, r.split, f"split {r.split!r} is not one of {list(splits)}", str(r.path)))
+        skipped.append(SkippedVideo(r.video_id, r.split, f"split {r.split!r} is not one of {list(splits)}", str(r.path)))
     records = [r for r in records if r.split in splits]
     datasets = {}
     for split in splits:
         ds = ClipDataset([r for r in records if r.split == split], input_type, normalise_pose,
-                         augmentation if split == "train" else None, cache, num_frames, video_size, seed)
+                         augmentation if split == "train" else None, cache, num_frames, video_size, seed, parts)
         datasets[split] = ds
     if input_type == "features":
         # the width most files share is the extraction's embed_dim; a file of another width is the odd one out

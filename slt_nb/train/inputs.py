@@ -1,8 +1,9 @@
 """Per-frame model inputs from an extraction's arrays: pose points, augmentation, video frames.
 
-- pose: 33 pose + 2 x 21 hand points, x,y,z, optionally centred on the shoulders and scaled by
-  shoulder width, undetected parts zeroed, plus three per-frame detected flags (pose, left, right
-  hand); a frame with nothing detected is masked like padding.
+- pose: the points of every part of the pose estimator's layout (`POSE_PARTS`, MediaPipe
+  Holistic's: 33 pose + 2 x 21 hand points), x,y,z, optionally centred on the shoulders and
+  scaled by shoulder width, undetected parts zeroed, plus one detected flag per part and frame;
+  a frame with nothing detected is masked like padding.
 - features: the CNN embeddings as stored (checked by `check_feature_arrays`).
 - video: RGB frames decoded from the video, sampled to num_frames, resized.
 """
@@ -13,15 +14,21 @@ from pathlib import Path
 
 import numpy as np
 
-from slt_nb.layouts import MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33
+from slt_nb.formats.extraction import HOLISTIC_PARTS
 
-POSE_POINTS = MEDIAPIPE_POSE_33.size + 2 * MEDIAPIPE_HAND_21.size     # 75
-POSE_FLAGS = 3                                                       # pose, left hand, right hand detected
-POSE_INPUT_DIM = POSE_POINTS * 3 + POSE_FLAGS                        # 228
-_LEFT_SHOULDER = MEDIAPIPE_POSE_33.index("left_shoulder")
-_RIGHT_SHOULDER = MEDIAPIPE_POSE_33.index("right_shoulder")
-_HANDS = slice(MEDIAPIPE_POSE_33.size, POSE_POINTS)
+# The parts training reads from a pose extraction: the first is the body, whose shoulders
+# normalise the clip. Everything below derives from them.
+POSE_PARTS = HOLISTIC_PARTS
+POSE_POINTS = sum(p.skeleton.size for p in POSE_PARTS)               # 75 for Holistic
+POSE_FLAGS = len(POSE_PARTS)                                         # one detected flag per part
 
+
+def pose_input_dim(parts=POSE_PARTS) -> int:
+    """Width of one frame of pose input: x, y, z of every point plus one detected flag per part."""
+    return sum(p.skeleton.size for p in parts) * 3 + len(parts)
+
+
+POSE_INPUT_DIM = pose_input_dim()                                    # 228 for Holistic
 
 
 @dataclass
@@ -37,14 +44,14 @@ class Augmentation:
 
 # -- pose -> frame tensors ---------------------------------------------------------------------
 
-def pose_points(arrays: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Contract arrays -> points (F, 75, 3) and detected flags (F, 3) for pose, left, right hand."""
-    points = np.concatenate([arrays["pose"][..., :3], arrays["left_hand"], arrays["right_hand"]], axis=1)
-    flags = np.stack([arrays["pose_detected"], arrays["left_hand_detected"], arrays["right_hand_detected"]], axis=1)
+def pose_points(arrays: dict, parts=POSE_PARTS) -> tuple[np.ndarray, np.ndarray]:
+    """Contract arrays -> points (F, POSE_POINTS, 3) x,y,z and detected flags (F, parts), in part order."""
+    points = np.concatenate([arrays[p.key][..., :3] for p in parts], axis=1)
+    flags = np.stack([arrays[p.flag] for p in parts], axis=1)
     return points.astype(np.float32), flags.astype(bool)
 
 
-def normalise_to_shoulders(points: np.ndarray, flags: np.ndarray) -> np.ndarray:
+def normalise_to_shoulders(points: np.ndarray, flags: np.ndarray, parts=POSE_PARTS) -> np.ndarray:
     """Centre each frame on the shoulder midpoint and divide by the clip's median shoulder width.
 
     Per-frame centring removes where the signer stands; one scale per clip (the median over
@@ -56,7 +63,8 @@ def normalise_to_shoulders(points: np.ndarray, flags: np.ndarray) -> np.ndarray:
     has_pose = flags[:, 0]
     if not has_pose.any():
         return points
-    shoulders = points[:, [_LEFT_SHOULDER, _RIGHT_SHOULDER], :2]
+    body = parts[0].skeleton
+    shoulders = points[:, [body.index("left_shoulder"), body.index("right_shoulder")], :2]
     centre = shoulders.mean(axis=1)                                   # (F, 2)
     centre[~has_pose] = centre[has_pose].mean(axis=0)
     width = np.linalg.norm(shoulders[has_pose, 0] - shoulders[has_pose, 1], axis=-1)
@@ -87,16 +95,16 @@ def augment_points(points: np.ndarray, flags: np.ndarray, aug: Augmentation, rng
 
 
 def pose_frames(arrays: dict, normalise: bool = True, aug: Augmentation | None = None,
-                rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One clip's model input: (F, 228) float32 frames and (F,) bool "frame has something detected"."""
-    points, flags = pose_points(arrays)
+                rng: np.random.Generator | None = None, parts=POSE_PARTS) -> tuple[np.ndarray, np.ndarray]:
+    """One clip's model input: (F, POSE_INPUT_DIM) float32 frames and (F,) bool "frame has something detected"."""
+    points, flags = pose_points(arrays, parts)
     if normalise:
-        points = normalise_to_shoulders(points, flags)
+        points = normalise_to_shoulders(points, flags, parts)
     if aug is not None and aug.enabled:
         points, flags = augment_points(points, flags, aug, rng or np.random.default_rng(),
                                        centre=(0.0, 0.0) if normalise else (0.5, 0.5))
     # a part that was not detected stays exactly zero whatever normalisation did to it
-    part_of_point = np.repeat([0, 1, 2], [MEDIAPIPE_POSE_33.size, MEDIAPIPE_HAND_21.size, MEDIAPIPE_HAND_21.size])
+    part_of_point = np.repeat(np.arange(len(parts)), [p.skeleton.size for p in parts])
     points = points * flags[:, part_of_point][..., None]
     frames = np.concatenate([points.reshape(len(points), -1), flags.astype(np.float32)], axis=1)
     return frames.astype(np.float32), flags.any(axis=1)

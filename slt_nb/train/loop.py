@@ -172,7 +172,7 @@ def save_checkpoint(path: Path, payload: dict) -> None:
 
 def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> tuple[SignClassifier, dict]:
     """A trained classifier (eval mode) and its checkpoint (config, label_map, metrics) from best.pt."""
-    ckpt = torch.load(path, map_location=device, weights_only=False)
+    ckpt = torch.load(path, map_location=device, weights_only=True)
     model = SignClassifier(ModelConfig(**ckpt["model_config"]), ckpt["input_dim"], ckpt["num_classes"])
     model.load_state_dict(ckpt["model_state"])
     return model.to(device).eval(), ckpt
@@ -259,7 +259,7 @@ def train(config: dict, data: TrainingData | None = None, monitor=None, log=prin
     if tcfg.get("resume"):
         resume_path = resolve(tcfg["resume"]) if isinstance(tcfg["resume"], str) else last_path
         if resume_path.exists():
-            ckpt = torch.load(resume_path, map_location=device, weights_only=False)
+            ckpt = torch.load(resume_path, map_location=device, weights_only=True)
             if ckpt["model_config"] != ModelConfig(**config["model"]).to_dict() or ckpt["label_map"] != data.label_map:
                 raise ValueError(f"{resume_path}: checkpoint was trained with a different model config or label "
                                  f"map; start a new output_dir or set resume: false")

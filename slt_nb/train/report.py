@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from slt_nb.memory import MB, MemoryMonitor
+from slt_nb.plotting import literal_text
 from slt_nb.train.model import INPUT_TYPES, parameter_count
 from slt_nb.train.loop import TrainResult, make_loader, build_model, topk_correct, training_data
 
@@ -21,12 +22,12 @@ def curves_figure(history: pd.DataFrame, title: str = "Training"):
     ax_loss.plot(history["epoch"], history["train_loss"], "o-", ms=3, label="train")
     if history["val_loss"].notna().any():
         ax_loss.plot(history["epoch"], history["val_loss"], "o-", ms=3, label="val")
-    ax_loss.set(xlabel="epoch", ylabel="loss (with label smoothing)", title=f"{title}: loss")
+    ax_loss.set(xlabel="epoch", ylabel="loss (with label smoothing)", title=literal_text(f"{title}: loss"))
     for split, colour in (("train", "tab:blue"), ("val", "tab:orange")):
         if history[f"{split}_top1"].notna().any():
             ax_acc.plot(history["epoch"], history[f"{split}_top1"], "o-", ms=3, color=colour, label=f"{split} top-1")
             ax_acc.plot(history["epoch"], history[f"{split}_top5"], "--", color=colour, label=f"{split} top-5")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(-0.02, 1.02), title=f"{title}: accuracy")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(-0.02, 1.02), title=literal_text(f"{title}: accuracy"))
     for ax in (ax_loss, ax_acc):
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
@@ -87,7 +88,7 @@ def confusion_figure(result: TrainResult, top_n: int = 10):
         if y in pos:
             matrix[pos[y], pos.get(p, len(classes))] += 1
     glosses = {m["target"]: m["gloss"] for m in result.label_map}
-    names = [glosses[c] for c in classes]
+    names = [literal_text(glosses[c]) for c in classes]
     # a floor on the size keeps title and colour bar apart when only a couple of classes are tested
     fig, ax = plt.subplots(figsize=(max(5.0, 1.5 + 0.55 * (len(classes) + 1)), max(3.8, 1.2 + 0.5 * len(classes))))
     im = ax.imshow(matrix, cmap="Blues", vmin=0)

@@ -93,6 +93,27 @@ def jupyterlab(tmp_path):
         log.close()
 
 
+def open_and_run_all(browser, jupyterlab):
+    """Open the server's copy of inspect.ipynb in JupyterLab, run every cell, wait for all to finish."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{jupyterlab['url']}/lab/tree/notebooks/inspect.ipynb?token={jupyterlab['token']}&reset")
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", timeout=90_000)
+    # wait for the kernel to be ready before running everything
+    page.wait_for_function(
+        """() => { const w = window.jupyterapp.shell.currentWidget;
+                  return w && w.sessionContext && w.sessionContext.session &&
+                         w.sessionContext.session.kernel &&
+                         w.sessionContext.session.kernel.connectionStatus === 'connected' &&
+                         w.sessionContext.session.kernel.status === 'idle'; }""", timeout=90_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    code_cells = page.locator(".jp-Notebook .jp-CodeCell").count()
+    page.wait_for_function(
+        """(n) => { const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
+                    return prompts.length === n && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }""",
+        arg=code_cells, timeout=240_000)
+    return page
+
+
 def test_inspect_notebook_runs_in_jupyterlab_and_the_slider_redraws_the_skeleton(jupyterlab):
     chromium = find_chromium()
     if chromium is None:
@@ -106,23 +127,7 @@ def test_inspect_notebook_runs_in_jupyterlab_and_the_slider_redraws_the_skeleton
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{jupyterlab['url']}/lab/tree/notebooks/inspect.ipynb?token={jupyterlab['token']}&reset")
-            page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", timeout=90_000)
-            # wait for the kernel to be ready before running everything
-            page.wait_for_function(
-                """() => { const w = window.jupyterapp.shell.currentWidget;
-                          return w && w.sessionContext && w.sessionContext.session &&
-                                 w.sessionContext.session.kernel &&
-                                 w.sessionContext.session.kernel.connectionStatus === 'connected' &&
-                                 w.sessionContext.session.kernel.status === 'idle'; }""", timeout=90_000)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            code_cells = page.locator(".jp-Notebook .jp-CodeCell").count()
-            page.wait_for_function(
-                """(n) => { const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
-                            return prompts.length === n && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }""",
-                arg=code_cells, timeout=240_000)
-
+            page = open_and_run_all(browser, jupyterlab)
             image = page.locator("img.slt-nb-skeleton")
             image.wait_for(state="visible", timeout=30_000)
             image.scroll_into_view_if_needed()
@@ -158,3 +163,47 @@ def test_inspect_notebook_runs_in_jupyterlab_and_the_slider_redraws_the_skeleton
     outputs = json.dumps([c["outputs"] for c in code])
     assert "application/vnd.jupyter.widget-view+json" in outputs  # the viewer was built, not skipped
     assert "viewer skipped" not in outputs
+
+
+def test_a_hostile_sentence_is_shown_as_text_and_runs_no_script_in_jupyterlab(jupyterlab, tmp_path):
+    """A sentence holding `<img src=x onerror=...>` must not run in the page: in JupyterLab, script
+    can drive the Jupyter API and so run code. The clip name carries `$\\frac{$`, which matplotlib
+    would read as mathtext and fail on when drawing the skeleton grid's title."""
+    from test_hostile_text import HOSTILE_TEXT, hostile_how2sign
+
+    chromium = find_chromium()
+    if chromium is None:
+        unavailable("no Chromium found (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed")
+
+    tree = hostile_how2sign(tmp_path / "hostile")
+    notebook = jupyterlab["root"] / "notebooks" / "inspect.ipynb"
+    nb = json.loads(notebook.read_text())
+    params = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    params["source"] = "".join(params["source"]).replace("data_root = None", f"data_root = {str(tree)!r}")
+    assert str(tree) in params["source"]
+    notebook.write_text(json.dumps(nb))
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = open_and_run_all(browser, jupyterlab)
+            page.locator("img.slt-nb-skeleton").wait_for(state="visible", timeout=30_000)
+            page.wait_for_function("() => /frame 0 of/.test(document.querySelector('.jp-Notebook').innerText)",
+                                   timeout=30_000)
+            time.sleep(1.0)  # give an injected <img onerror> time to fire, were there one
+            assert page.evaluate("window.__slt_nb_pwned") is None
+            assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+            assert HOSTILE_TEXT in page.inner_text(".jp-Notebook")  # shown, character for character
+            page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+            page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+        finally:
+            browser.close()
+
+    saved = json.loads(notebook.read_text())
+    errors = [(o.get("ename"), o.get("evalue")) for c in saved["cells"] if c["cell_type"] == "code"
+              for o in c["outputs"] if o["output_type"] == "error"]
+    assert errors == []  # the skeleton grid's mathtext-breaking title included

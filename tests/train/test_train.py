@@ -87,8 +87,8 @@ def test_resume_continues_from_the_same_state(small_task, tmp_path):
         return [{k: v for k, v in row.items() if k not in ("seconds", "train_samples_per_s")} for row in h]
 
     assert same(resumed.history) == same(straight.history)
-    a = torch.load(tmp_path / "a" / "last.pt", weights_only=False)
-    b = torch.load(tmp_path / "b" / "last.pt", weights_only=False)
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
     for name, tensor in a["model_state"].items():
         assert torch.equal(tensor, b["model_state"][name]), name
     assert a["optimizer_state"]["state"][0]["step"] == b["optimizer_state"]["state"][0]["step"]

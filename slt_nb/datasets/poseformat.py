@@ -1,0 +1,169 @@
+"""Pose-format `.pose` files of MediaPipe Holistic: one file per clip, one CSV of texts.
+
+A corpus of clips already run through MediaPipe Holistic and saved with the pose-format library
+(sign-language-processing/pose), as its own test files and many shared sign-language sets are:
+
+    annotations.csv          id,text,split[,file]     (file: relative to data_root; default poses/<id>.pose)
+    poses/<id>.pose          pose-format binary, components POSE_LANDMARKS (33), LEFT_HAND_LANDMARKS (21),
+                             RIGHT_HAND_LANDMARKS (21), FACE_LANDMARKS and POSE_WORLD_LANDMARKS (ignored)
+
+Features per frame: pose 33 x,y + left hand 21 x,y + right hand 21 x,y = 150 (`MEDIAPIPE_150`,
+the same layout as LSFB-CONT). pose-format stores MediaPipe's x and y multiplied by the video's
+width and height (its header's `dimensions`); `coordinates: normalised` divides them back to
+MediaPipe's [0, 1], `pixels` keeps them. A masked point (not detected) becomes (0, 0) and is
+counted. The file's own fps is reported beside the reader's when they differ.
+
+Quirks, each a skipped row with its reason: a file that pose-format cannot parse, one from
+another estimator (OpenPose's `pose_keypoints_2d`) or a reduced Holistic (8 pose points), a file
+with no frames.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from slt_nb.datasets.base import ClipData, ExportItem, SplitPlan, TextRow, items_from_rows
+from slt_nb.datasets.registry import common_params, register_reader
+from slt_nb.errors import ClipError
+from slt_nb.formats.annotations import read_table
+from slt_nb.layouts import MEDIAPIPE_150
+
+COLUMNS = ("id", "text", "split")
+# layout segment -> pose-format component holding its points
+COMPONENTS = {"pose": "POSE_LANDMARKS", "left_hand": "LEFT_HAND_LANDMARKS", "right_hand": "RIGHT_HAND_LANDMARKS"}
+
+
+def read_pose_file(path: str):
+    """A parsed pose-format file, or ClipError naming it (missing, or not a .pose file)."""
+    try:
+        from pose_format import Pose
+    except ImportError as exc:  # optional dependency: say what to install
+        raise ImportError("reading .pose files needs pose-format (pip install pose-format==0.15.0)") from exc
+    if not os.path.isfile(path):
+        raise ClipError(f"{path}: pose file missing")
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        return Pose.read(data)
+    except Exception as exc:  # pose-format raises struct/buffer errors of several kinds
+        raise ClipError(f"{path}: not a readable pose-format file ({type(exc).__name__}: {exc})") from None
+
+
+def holistic_points(pose, path: str) -> dict[str, np.ma.MaskedArray]:
+    """Per layout segment, the (T, N, dims) masked points of the first person, checked against the layout."""
+    found = {c.name: len(c.points) for c in pose.header.components}
+    out = {}
+    for seg in MEDIAPIPE_150.segments:
+        name = COMPONENTS[seg.name]
+        if name not in found:
+            raise ClipError(f"{path}: not a MediaPipe Holistic file (no component {name}; found "
+                            f"components {found})")
+        if found[name] != seg.skeleton.size:
+            raise ClipError(f"{path}: component {name} has {found[name]} points, expected "
+                            f"{seg.skeleton.size} ({seg.skeleton.name}; a reduced or other layout)")
+        out[seg.name] = pose.get_components([name]).body.data[:, 0]
+    return out
+
+
+@register_reader("pose_format")
+@dataclass
+class PoseFormatReader:
+    """Plans and reads pose-format `.pose` clips (MediaPipe Holistic) for export."""
+
+    data_root: str
+    annotations: str = "{data_root}/annotations.csv"
+    poses_dir: str = "{data_root}/poses"
+    fps: float = 25.0
+    frame_size: tuple[int, int] = (640, 360)  # for plots; each file's header has its own
+    coordinates: str = "normalised"
+    dataset: str = "PoseFormat"
+    variant: str = ""
+    augmented: str | None = None  # no augmented texts for this corpus; kept for common_params
+    augmented_splits: tuple[str, ...] = ()
+    layout = MEDIAPIPE_150
+    inspection_layout = MEDIAPIPE_150
+    demo_params = "PoseFormat"
+
+    @classmethod
+    def from_params(cls, params: dict) -> "PoseFormatReader":
+        size = params.get("frame_size") or (640, 360)
+        return cls(
+            annotations=params.get("annotations", "{data_root}/annotations.csv"),
+            poses_dir=params.get("poses_dir", "{data_root}/poses"),
+            fps=float(params.get("fps", 25)),
+            frame_size=(int(size[0]), int(size[1])),
+            coordinates=params.get("coordinates", "normalised"),
+            **common_params(params),
+        )
+
+    @staticmethod
+    def detect(root: str) -> bool:
+        """Whether `root` looks like this corpus: an annotations.csv beside a folder of .pose files."""
+        poses = os.path.join(root, "poses")
+        return (os.path.isfile(os.path.join(root, "annotations.csv")) and os.path.isdir(poses)
+                and any(n.endswith(".pose") for n in os.listdir(poses)))
+
+    def _path(self, template: str) -> str:
+        return template.format(data_root=self.data_root)
+
+    def pose_file(self, row: dict) -> str:
+        if row.get("file"):
+            return os.path.join(self.data_root, row["file"])
+        return os.path.join(self._path(self.poses_dir), f"{row['id']}.pose")
+
+    def plan(self, split: str) -> SplitPlan:
+        path = self._path(self.annotations)
+        all_rows, bad = read_table(path, COLUMNS, optional=("file",))
+        rows = [TextRow(r["line"], r["id"], r["text"]) for r in all_rows if r["split"] == split]
+        files = {r["line"]: self.pose_file(r) for r in all_rows if r["split"] == split}
+        skipped = list(bad)
+        total = len(rows) + len(skipped)
+
+        def resolve(row: TextRow):
+            # The file is checked when read: parsing it here would read every clip twice.
+            return [(row.id, files[row.line], "")]
+
+        items = items_from_rows(split, rows, resolve, path, skipped)
+        return SplitPlan(split, path, total, items, skipped)
+
+    def read(self, item: ExportItem) -> ClipData:
+        path = str(item.locator)
+        pose = read_pose_file(path)
+        parts = holistic_points(pose, path)
+        frames_total = len(next(iter(parts.values())))
+        if frames_total == 0:
+            raise ClipError(f"{path}: no frames")
+        width, height = pose.header.dimensions.width, pose.header.dimensions.height
+        scale = np.array([width, height], np.float32) if self.coordinates == "normalised" else np.ones(2, np.float32)
+        frames = np.empty((frames_total, self.layout.width), np.float32)
+        counts = {"frames": frames_total}
+        for seg in self.layout.segments:
+            points = parts[seg.name]
+            xy = np.ma.getdata(points)[..., :2].astype(np.float32) / scale
+            missing = np.ma.getmaskarray(points)[..., :2].any(axis=-1) | ~np.isfinite(xy).all(axis=-1)
+            xy[missing] = 0.0
+            counts[f"undetected_{seg.name}_frames"] = int(missing.all(axis=1).sum())
+            frames[:, seg.start:seg.stop] = xy.reshape(frames_total, -1)
+        notes = []
+        if float(pose.body.fps) != self.fps:
+            notes.append(f"{path}: recorded at {float(pose.body.fps):g} fps, the reader assumes {self.fps:g}")
+        if pose.body.data.shape[1] > 1:
+            notes.append(f"{path}: {pose.body.data.shape[1]} people; the first is exported")
+        return ClipData(frames, counts, notes)
+
+    def read_for_inspection(self, item: ExportItem) -> ClipData:
+        return self.read(item)
+
+    def describe(self) -> dict:
+        return {
+            "name": self.reader_name,
+            "fps": self.fps,
+            "kind": "pose-format .pose files (MediaPipe Holistic), one per clip",
+            "data_root": self.data_root,
+            "annotations": self.annotations,
+            "poses_dir": self.poses_dir,
+            "coordinates": self.coordinates,
+            "frame_size": list(self.frame_size),
+        }

@@ -1,0 +1,228 @@
+"""Resolve a Signformer config written with export stems into one Signformer can load.
+
+    slt-nb signformer-config IN.yaml > OUT.yaml
+    python -m slt_nb.signformer.config IN.yaml [-o OUT.yaml] [--data-root DIR] [--skip-sha256]
+
+A config written the way the project brief shows (`train: How2Sign-1024.pami0.train`,
+`feature_size: 1024`, `stream_train_parts: true`) cannot run: Signformer has no part-file or
+streaming option, and with a list for `train` it needs lists for dev and test and a list
+`feature_size`. The resolver rewrites only the `data:` section:
+
+- every stem `{export}.pami0.{split}` becomes its part files in part order, taken from the
+  manifest beside them and checked against the files on disk (present, none extra, sha256);
+  a path that is a whole file (a PHOENIX `.pami0.train`) is kept as it is;
+- `feature_size` becomes a list, checked against every manifest; `multimodal: 0.0`, because
+  Signformer's default turns its two-stream image+skeleton model on;
+- keys Signformer does not read are removed, each with a note (as YAML comments on top and
+  on stderr); required keys it lacks get Signformer's shipped values, also with a note.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+from slt_nb.formats.manifest import read_manifest
+from slt_nb.formats.pami import PART_INDEX, file_sha256
+
+# Every data: key some part of Signformer reads (load_data, TrainManager, test, Batch).
+SIGNFORMER_DATA_KEYS = (
+    "data_path", "version", "sgn", "txt", "gls", "train", "dev", "test", "feature_size", "multimodal",
+    "level", "txt_lowercase", "max_sent_length", "random_train_subset", "random_dev_subset",
+    "gls_voc_limit", "gls_voc_min_freq", "txt_voc_limit", "txt_voc_min_freq", "gls_vocab", "txt_vocab",
+    "frame_subsampling_ratio", "random_frame_subsampling", "random_frame_masking_ratio",
+)
+# Required by Signformer's load_data, with the values its shipped configs use.
+REQUIRED_DEFAULTS = {"level": "word", "txt_lowercase": True, "max_sent_length": 400}
+STEM = re.compile(r"^(?P<export>.+)\.pami0\.(?P<split>[^./]+)$")
+# Signformer's validation split is "dev"; How2Sign and LSFB-CONT exports call it "val".
+SPLIT_ALIASES = {"dev": ("dev", "val"), "val": ("val", "dev")}
+
+
+class ConfigError(ValueError):
+    """A config that cannot be resolved; the message names the entry, file and what is wrong."""
+
+
+def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[list[str], int | None, dict]:
+    """Part files (as paths relative like `entry`), the export's feature size and the split's
+    manifest entry, for one entry.
+
+    An existing file is returned as is (feature size unknown). A stem must have a manifest
+    listing its parts, every listed part must exist with its recorded sha256, and no part
+    file on disk may be missing from the manifest.
+    """
+    path = root / entry
+    if path.is_file():
+        return [entry], None, {}
+    m = STEM.match(Path(entry).name)
+    if not m:
+        raise ConfigError(f"{entry}: no such file under {root}, and not an export stem "
+                          "(expected {Dataset}-{feature_size}.pami0.{split})")
+    export, split = m.group("export"), m.group("split")
+    folder = path.parent
+    on_disk = sorted(p.name for p in folder.glob(f"{path.name}.part*") if PART_INDEX.search(p.name))
+    manifest_file = folder / f"{export}.manifest.json"
+    if not manifest_file.is_file():
+        if not on_disk:
+            raise ConfigError(f"{entry}: no part files {path.name}.part* and no manifest {manifest_file.name} "
+                              f"in {folder}: was this split exported?")
+        raise ConfigError(f"{entry}: {len(on_disk)} part files in {folder} but no manifest {manifest_file.name} "
+                          "to check them against; re-export, or list the part files yourself")
+    manifest = read_manifest(manifest_file)
+    splits = manifest.get("splits", {})
+    found = next((s for s in SPLIT_ALIASES.get(split, (split,)) if s in splits), None)
+    if found is None:
+        raise ConfigError(f"{entry}: {manifest_file} has no split {split!r} (it has {sorted(splits)})")
+    parts = sorted(splits[found]["parts"], key=lambda p: p["index"])
+    if not parts:
+        raise ConfigError(f"{entry}: {manifest_file} lists no parts for split {found!r}")
+    indices = [p["index"] for p in parts]
+    if indices != list(range(len(parts))):
+        raise ConfigError(f"{entry}: {manifest_file} lists parts {indices} for {found!r}; expected 0..{len(parts) - 1}")
+    listed = {p["file"] for p in parts}
+    expected_prefix = f"{export}.pami0.{found}.part"
+    on_disk = sorted(p.name for p in folder.glob(f"{expected_prefix}*") if PART_INDEX.search(p.name))
+    unlisted = [name for name in on_disk if name not in listed]
+    if unlisted:
+        raise ConfigError(f"{entry}: part files {unlisted} in {folder} are missing from {manifest_file.name}; "
+                          "they belong to another export run: re-export or delete them")
+    relative_folder = Path(entry).parent
+    files = []
+    for part in parts:
+        part_path = folder / part["file"]
+        if not part_path.is_file():
+            raise ConfigError(f"{entry}: {part_path} is listed in {manifest_file.name} but missing")
+        if verify_sha256 and file_sha256(part_path) != part["sha256"]:
+            raise ConfigError(f"{entry}: {part_path} differs from the sha256 in {manifest_file.name} "
+                              "(changed or truncated since the export)")
+        files.append(str(relative_folder / part["file"]) if str(relative_folder) != "." else part["file"])
+    return files, int(manifest["feature_size"]), splits[found]
+
+
+def _entries(value, key: str) -> list[str]:
+    if value is None:
+        raise ConfigError(f"data.{key} is missing: Signformer's load_data needs train, dev and test")
+    return list(value) if isinstance(value, list) else [value]
+
+
+def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256: bool = True) -> tuple[dict, list[str]]:
+    """The resolved `data:` section and the notes on what changed."""
+    notes: list[str] = []
+    data_root = Path(root) / str(data.get("data_path", "./data"))
+    resolved = {}
+    sizes: dict[str, int] = {}
+    max_sent_length = int(data.get("max_sent_length", REQUIRED_DEFAULTS["max_sent_length"]))
+    for key in ("train", "dev", "test"):
+        files = []
+        for entry in _entries(data.get(key), key):
+            parts, size, split_entry = expand_stem(str(entry), data_root, verify_sha256)
+            if len(parts) > 1 or parts[0] != entry:
+                notes.append(f"{key}: {entry} -> {len(parts)} part files")
+            lengths = list(split_entry.get("clip_frames", {}).values())
+            too_long = sum(1 for n in lengths if n > max_sent_length)
+            if key == "train" and too_long:
+                notes.append(f"train: {too_long} of {len(lengths)} clips of {entry} have more than max_sent_length "
+                             f"{max_sent_length} frames; Signformer drops them from training")
+            too_short = sum(1 for n in lengths if n < 2)
+            if too_short:
+                notes.append(f"{key}: {too_short} clips of {entry} have fewer than 2 frames; Signformer's encoder "
+                             "turns them into NaN")
+            if size is not None:
+                sizes[str(entry)] = size
+            files += parts
+        resolved[key] = files
+    configured = data.get("feature_size")
+    if isinstance(configured, list):
+        total = sum(int(x) for x in configured)
+    elif configured is not None:
+        total = int(configured)
+    else:
+        total = None
+    distinct = sorted(set(sizes.values()))
+    if len(distinct) > 1:
+        detail = ", ".join(f"{e}: {s}" for e, s in sizes.items())
+        raise ConfigError(f"datasets with different feature sizes cannot be trained together ({detail}); "
+                          "export them with the same feature_size")
+    if distinct and total is not None and distinct[0] != total:
+        raise ConfigError(f"data.feature_size is {configured} but the exports have {distinct[0]} features")
+    if total is None:
+        if not distinct:
+            raise ConfigError("data.feature_size is missing and no export manifest gives it")
+        total = distinct[0]
+        notes.append(f"feature_size: taken from the manifests ({total})")
+    out = {}
+    for key, value in data.items():
+        if key in ("train", "dev", "test"):
+            out[key] = resolved[key]
+        elif key == "feature_size":
+            out[key] = [total] if not isinstance(value, list) else value
+            if not isinstance(value, list):
+                notes.append(f"feature_size: {value} -> [{total}] (a list, since train is a list)")
+        elif key in SIGNFORMER_DATA_KEYS:
+            out[key] = value
+        else:
+            notes.append(f"removed {key}: {value!r}: Signformer does not read it"
+                         + (" (the lean loader reads part files one at a time instead)"
+                            if key == "stream_train_parts" else ""))
+    out.setdefault("feature_size", [total])
+    for key in ("train", "dev", "test"):
+        out.setdefault(key, resolved[key])
+    if data.get("multimodal", 1.0) != 0.0:
+        notes.append(f"multimodal: {data.get('multimodal', '(absent, default 1.0)')} -> 0.0 "
+                     "(Signformer's default splits 1124 features into image and skeleton streams)")
+    out["multimodal"] = 0.0
+    for key, value in REQUIRED_DEFAULTS.items():
+        if key not in out:
+            out[key] = value
+            notes.append(f"{key}: absent, set to Signformer's shipped value {value!r}")
+    return out, notes
+
+
+def resolve_config(config: dict, root: str | os.PathLike = ".", verify_sha256: bool = True) -> tuple[dict, list[str]]:
+    """A whole Signformer config with its `data:` section resolved; other sections unchanged."""
+    if not isinstance(config, dict) or not isinstance(config.get("data"), dict):
+        raise ConfigError("the config has no data: section")
+    data, notes = resolve_data_config(config["data"], root, verify_sha256)
+    return {**config, "data": data}, notes
+
+
+def config_yaml(config: dict, notes: list[str], source: str = "") -> str:
+    header = [f"# Resolved by slt-nb signformer-config{' from ' + source if source else ''}."]
+    header += [f"# {note}" for note in notes]
+    return "\n".join(header) + "\n" + yaml.safe_dump(config, sort_keys=False, width=120, allow_unicode=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="slt-nb signformer-config", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("config", help="Signformer config with export stems (YAML)")
+    ap.add_argument("-o", "--output", help="write here (atomically) instead of stdout")
+    ap.add_argument("--root", default=".",
+                    help="the folder Signformer will run from: data.data_path is relative to it (default: .)")
+    ap.add_argument("--skip-sha256", action="store_true", help="do not re-hash the part files")
+    args = ap.parse_args(argv)
+    try:
+        with open(args.config, encoding="utf-8") as f:
+            config = yaml.safe_load(f)
+        resolved, notes = resolve_config(config, args.root, verify_sha256=not args.skip_sha256)
+    except (ConfigError, OSError, yaml.YAMLError) as exc:
+        print(f"error: {args.config}: {exc}", file=sys.stderr)
+        return 1
+    text = config_yaml(resolved, notes, args.config)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.output:
+        from slt_nb.atomic import atomic_write_text
+
+        atomic_write_text(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,445 @@
+"""A memory-lean drop-in for Signformer's `load_data`: part files, real-width frames.
+
+Signformer (`main/data.py`, inherited from neccam/slt) loads every listed file whole, keeps one
+Python tensor view per frame, and copies each sample (`sign + 1e-8`) while the originals are
+still held: about twice the padded tensors at peak (about 44 GB for How2Sign train at 1024
+features, of which 890 columns are zeros). This loader gives the model the same batches, bit
+for bit, from a fraction of that:
+
+- parts are read one at a time, and each sample is kept at the width its export manifest's
+  layout names (134 for How2Sign, 150 for LSFB-CONT) once the columns beyond it are checked to
+  be zero; files without a manifest (PHOENIX CNN features) or with data there stay full width;
+- `+ 1e-8` is applied to the stored columns as Signformer does, and the padding columns of real
+  frames get the same value (0 + 1e-8 in float32) when a batch is built; sequence padding stays
+  exactly 0, because Signformer's mask is `frame[0] != 0`;
+- the fields, the train filter (`max_sent_length` on frames and text tokens), the vocabularies
+  (Signformer's own classes when importable), the random subsets and the iterators are
+  Signformer's, on the same torchtext 0.5 classes.
+
+In Signformer's `training.py` and `prediction.py`, replace
+`from main.data import load_data, make_data_iter` with
+`from slt_nb.signformer.loader import load_data, make_data_iter`.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import importlib
+import json
+import os
+import pickle
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+FRAME_EPSILON = 1e-8  # Signformer adds it to every stored value so that real frames are non-zero
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _torchtext_data():
+    try:
+        from torchtext import data
+    except ImportError as exc:
+        raise ImportError(
+            "the Signformer loader needs torchtext 0.5 (Signformer's own pin): pip install -e '.[signformer]'"
+        ) from exc
+    return data
+
+
+_PADDING_VALUES: dict = {}
+
+
+def padding_value(dtype):
+    """What Signformer's `+ 1e-8` makes of a zero padding column, as a 0-dim tensor of `dtype`."""
+    if dtype not in _PADDING_VALUES:
+        torch = _torch()
+        _PADDING_VALUES[dtype] = torch.zeros((), dtype=dtype) + FRAME_EPSILON
+    return _PADDING_VALUES[dtype]
+
+
+class FrameSequence:
+    """One sample's frames as Signformer sees them, stored at the sample's real width.
+
+    `frames` (T, width) already holds `sign + 1e-8`; columns width..feature_size are the
+    export's zero padding, which Signformer would turn into 1e-8. `len()` is the frame count
+    (what Signformer's filter and sort keys read); indexing and iteration give full-width
+    (feature_size,) frames, exactly Signformer's per-frame tensors.
+    """
+
+    __slots__ = ("frames", "feature_size")
+
+    def __init__(self, frames, feature_size: int):
+        if frames.shape[1] > feature_size:
+            raise ValueError(f"frames of width {frames.shape[1]} do not fit feature_size {feature_size}")
+        self.frames = frames
+        self.feature_size = feature_size
+
+    @property
+    def width(self) -> int:
+        return int(self.frames.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.frames.shape[0])
+
+    def padded(self):
+        """(T, feature_size): the sample exactly as Signformer's loader holds it."""
+        if self.width == self.feature_size:
+            return self.frames
+        torch = _torch()
+        full = torch.empty((len(self), self.feature_size), dtype=self.frames.dtype)
+        self.write_into(full)
+        return full
+
+    def write_into(self, out) -> None:
+        """Fill out[:T] (T or more rows, feature_size columns) with this sample's frames."""
+        t, w = self.frames.shape
+        out[:t, :w] = self.frames
+        if w < self.feature_size:
+            out[:t, w:self.feature_size].fill_(padding_value(out.dtype))
+
+    def __getitem__(self, index):
+        rows = self.padded()[index]
+        return list(rows.unbind(0)) if isinstance(index, slice) else rows
+
+    def __iter__(self):
+        return iter(self.padded().unbind(0))
+
+    def __repr__(self) -> str:
+        return f"FrameSequence({len(self)} frames, {self.width} of {self.feature_size} features stored)"
+
+
+def manifest_for_part(path: str | os.PathLike) -> dict | None:
+    """The export manifest beside a part file `{stem}.pami0.{split}.part{N}`, or None."""
+    name = Path(path).name
+    stem, sep, _ = name.partition(".pami0.")
+    if not sep:
+        return None
+    candidate = Path(path).with_name(f"{stem}.manifest.json")
+    if not candidate.is_file():
+        return None
+    with open(candidate, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def stored_width(path: str | os.PathLike) -> int | None:
+    """The real (unpadded) feature width of a part's samples, from its manifest's layout."""
+    manifest = manifest_for_part(path)
+    if manifest is None:
+        return None
+    layout = manifest.get("layout") or {}
+    width = layout.get("width")
+    return int(width) if width else None
+
+
+def narrow_sample(sign, width: int | None) -> FrameSequence:
+    """`sign + 1e-8` kept at `width` columns when the columns beyond are zeros, else in full."""
+    torch = _torch()
+    full = int(sign.shape[1])
+    # numpy checks the strided tail about 100x faster than torch's any() on a column slice
+    if (width is not None and width < full and sign.dtype == torch.float32 and sign.device.type == "cpu"
+            and not np.any(sign.numpy()[:, width:])):
+        return FrameSequence(sign[:, :width] + FRAME_EPSILON, full)
+    return FrameSequence(sign + FRAME_EPSILON, full)
+
+
+class NarrowingUnpickler(pickle.Unpickler):
+    """Unpickles a part, narrowing each sample's frames as they are read.
+
+    slt_nb parts store a sample as `torch.Tensor(<float32 ndarray (T, feature_size)>)`. Here
+    that constructor keeps only the first `width` columns (plus 1e-8) when the rest are zeros,
+    so a full-width copy of a sample lives only while it is being read, never a whole part.
+    Anything else (torch's own tensor pickles, other dtypes) is rebuilt as usual.
+    """
+
+    def __init__(self, file, width: int | None):
+        super().__init__(file)
+        self.width = width
+
+    def find_class(self, module, name):
+        if (module, name) == ("torch", "Tensor") and self.width is not None:
+            return self.frames_from_array
+        return super().find_class(module, name)
+
+    def frames_from_array(self, *args):
+        torch = _torch()
+        array = args[0] if len(args) == 1 else None
+        if isinstance(array, np.ndarray) and array.ndim == 2 and array.dtype == np.float32:
+            return narrow_sample(torch.from_numpy(array), self.width)
+        return torch.Tensor(*args)
+
+
+def read_part(path: str | os.PathLike, width: int | None) -> list:
+    """A part's sample dicts, Signformer's format; `sign` already narrowed when width is known."""
+    with gzip.open(path, "rb") as f:
+        return NarrowingUnpickler(f, width).load()
+
+
+def signformer_vocabulary():
+    """Signformer's vocabulary module when running inside Signformer (or slt), else slt_nb's."""
+    for name in ("main.vocabulary", "signjoey.vocabulary"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if all(hasattr(module, a) for a in ("build_vocab", "GlossVocabulary", "TextVocabulary")):
+            return module
+    from slt_nb.signformer import vocabulary
+
+    return vocabulary
+
+
+def interleave_sort_key(example):
+    data = _torchtext_data()
+    return data.interleave_keys(len(example.sgn), len(example.txt))
+
+
+@functools.cache  # one class, so that datasets of one run share their type (and pickle)
+def _dataset_class():
+    data = _torchtext_data()
+
+    class PartsDataset(data.Dataset):
+        """Signformer's SignTranslationDataset built part by part; `filtered_out` lists the
+        samples the filter dropped as (name, frames, text tokens)."""
+
+        sort_key = staticmethod(interleave_sort_key)
+
+        def __init__(self, examples, fields, filter_pred=None):
+            self.filtered_out: list[tuple[str, int, int]] = []
+            if filter_pred is not None:
+                kept = []
+                for example in examples:
+                    if filter_pred(example):
+                        kept.append(example)
+                    else:
+                        self.filtered_out.append((example.sequence, len(example.sgn), len(example.txt)))
+                examples = kept
+            super().__init__(examples, fields)
+
+    return PartsDataset
+
+
+def read_split(paths, fields, filter_pred=None, feature_size: int | None = None):
+    """A dataset of the samples in `paths`, merged by name as Signformer merges them.
+
+    A name met again in a later file is Signformer's multi-stream case: the two samples must
+    agree on signer, gloss and text, and their frames are joined along the feature axis.
+    """
+    data = _torchtext_data()
+    torch = _torch()
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    records: dict[str, list] = {}
+    origin: dict[str, str] = {}
+    for path in paths:
+        path = str(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"{path}: no such data file. A dataset stem such as How2Sign-1024.pami0.train must be "
+                "expanded to its part files first: slt-nb signformer-config IN.yaml > OUT.yaml"
+            )
+        width = stored_width(path)
+        samples = read_part(path, width)
+        if not isinstance(samples, list):
+            raise ValueError(f"{path}: unpickled a {type(samples).__name__}, expected a list of sample dicts")
+        samples.reverse()
+        narrowed: dict[int, tuple] = {}  # augmented samples share one tensor: narrow it once
+        while samples:
+            sample = samples.pop()
+            sign = sample["sign"]
+            key = id(sign)
+            if isinstance(sign, FrameSequence):  # narrowed while unpickling
+                narrowed.setdefault(key, (sign, sign))
+            elif not isinstance(sign, torch.Tensor) or sign.dim() != 2:
+                raise ValueError(f"{path}: sample {sample.get('name')!r}: sign must be a (T, D) torch tensor")
+            elif key not in narrowed:
+                narrowed[key] = (sign, narrow_sample(sign, width))
+            frames = narrowed[key][1]
+            name = sample["name"]
+            if name not in records:
+                records[name] = [sample["signer"], sample["gloss"], sample["text"], frames]
+                origin[name] = path
+                continue
+            signer, gloss, text, earlier = records[name]
+            if (signer, gloss, text) != (sample["signer"], sample["gloss"], sample["text"]):
+                raise ValueError(
+                    f"sample {name!r} is in {origin[name]} and {path} with different signer, gloss or text; "
+                    "Signformer joins same-named samples as streams of one sample and requires them equal"
+                )
+            if len(earlier) != len(frames):
+                raise ValueError(
+                    f"sample {name!r}: {len(earlier)} frames in {origin[name]} but {len(frames)} in {path}; "
+                    "streams of one sample must have the same frame count"
+                )
+            joined = torch.cat([earlier.padded(), frames.padded()], dim=1)
+            records[name][3] = FrameSequence(joined, joined.shape[1])
+        del narrowed
+    examples = []
+    for name in list(records):
+        signer, gloss, text, frames = records.pop(name)
+        if feature_size is not None and frames.feature_size != feature_size:
+            raise ValueError(
+                f"sample {name!r} in {origin[name]}: {frames.feature_size} features, but the config's "
+                f"feature_size sums to {feature_size}"
+            )
+        examples.append(data.Example.fromlist([name, signer, frames, gloss.strip(), text.strip()], fields))
+    return _dataset_class()(examples, fields, filter_pred)
+
+
+@functools.cache
+def _sign_field_class():
+    data = _torchtext_data()
+    torch = _torch()
+
+    class LeanSignField(data.Field):
+        """Signformer's sgn field, padding real-width samples to feature_size per batch."""
+
+        def __init__(self, feature_size: int):
+            super().__init__(use_vocab=False, init_token=None, dtype=torch.float32, preprocessing=None,
+                             tokenize=_keep, batch_first=True, include_lengths=True,
+                             pad_token=torch.zeros((feature_size,)))
+            self.feature_size = feature_size
+
+        def process(self, batch, device=None):
+            batch = list(batch)
+            lengths = [len(x) for x in batch]
+            out = torch.zeros((len(batch), max(lengths), self.feature_size), dtype=self.dtype)
+            for row, frames in zip(out, batch):
+                frames.write_into(row)
+            return out.to(device) if device is not None else out, torch.tensor(lengths, dtype=self.dtype,
+                                                                                 device=device)
+
+    return LeanSignField
+
+
+def _keep(x):
+    return x
+
+
+def text_tokenizer(level: str):
+    """Signformer's tokenization: characters for level "char", else whitespace words."""
+    if level == "char":
+        return list
+    return str.split
+
+
+def build_fields(feature_size: int, level: str, txt_lowercase: bool, vocabulary=None):
+    """(sequence, signer, sgn, gls, txt) fields as Signformer defines them, sgn made lean."""
+    data = _torchtext_data()
+    vocab = vocabulary or signformer_vocabulary()
+    pad, unk = vocab.PAD_TOKEN, vocab.UNK_TOKEN
+    bos, eos = vocab.BOS_TOKEN, vocab.EOS_TOKEN
+    tokenize = text_tokenizer(level)
+    sequence_field = data.RawField()
+    signer_field = data.RawField()
+    sgn_field = _sign_field_class()(feature_size)
+    gls_field = data.Field(pad_token=pad, tokenize=tokenize, batch_first=True, lower=False,
+                           include_lengths=True)
+    txt_field = data.Field(init_token=bos, eos_token=eos, pad_token=pad, tokenize=tokenize, unk_token=unk,
+                           batch_first=True, lower=txt_lowercase, include_lengths=True)
+    return sequence_field, signer_field, sgn_field, gls_field, txt_field
+
+
+def _data_paths(data_cfg: dict):
+    """Train, dev and test file lists and the padded feature size, read as Signformer reads them."""
+    data_path = data_cfg.get("data_path", "./data")
+    if isinstance(data_cfg["train"], list):
+        lists = []
+        for key in ("train", "dev", "test"):
+            value = data_cfg[key]
+            if not isinstance(value, list):
+                raise ValueError(
+                    f"data.{key} is {value!r}: when data.train is a list, dev and test must be lists too "
+                    "(Signformer would read a string character by character)"
+                )
+            lists.append([os.path.join(data_path, x) for x in value])
+        sizes = data_cfg["feature_size"]
+        if not isinstance(sizes, list):
+            raise TypeError(
+                f"data.feature_size is {sizes!r}: with a list of train files Signformer needs a list, e.g. [{sizes}]"
+            )
+        return lists[0], lists[1], lists[2], sum(sizes)
+    paths = [[os.path.join(data_path, data_cfg[k])] for k in ("train", "dev", "test")]
+    return paths[0], paths[1], paths[2], data_cfg["feature_size"]
+
+
+def _random_subset(dataset, size: int):
+    """Signformer's random subset: torchtext's split, seeded by the global random state."""
+    keep_ratio = size / len(dataset)
+    keep, _ = dataset.split(split_ratio=[keep_ratio, 1 - keep_ratio], random_state=random.getstate())
+    return keep
+
+
+def load_data(data_cfg: dict, vocabulary=None):
+    """Signformer's `load_data(data_cfg) -> (train, dev, test, gls_vocab, txt_vocab)`, lean.
+
+    `vocabulary` is the module providing build_vocab (default: Signformer's own if importable).
+    """
+    vocabulary = vocabulary or signformer_vocabulary()
+    train_paths, dev_paths, test_paths, feature_size = _data_paths(data_cfg)
+    level = data_cfg["level"]
+    max_sent_length = data_cfg["max_sent_length"]
+    fields = build_fields(feature_size, level, data_cfg["txt_lowercase"], vocabulary)
+    sequence_field, signer_field, sgn_field, gls_field, txt_field = fields
+    named = [("sequence", sequence_field), ("signer", signer_field), ("sgn", sgn_field),
+             ("gls", gls_field), ("txt", txt_field)]
+
+    def short_enough(example) -> bool:
+        return len(example.sgn) <= max_sent_length and len(example.txt) <= max_sent_length
+
+    train_data = read_split(train_paths, named, short_enough, feature_size)
+    gls_vocab = vocabulary.build_vocab(field="gls", min_freq=data_cfg.get("gls_voc_min_freq", 1),
+                                       max_size=data_cfg.get("gls_voc_limit", sys.maxsize),
+                                       dataset=train_data, vocab_file=data_cfg.get("gls_vocab", None))
+    txt_vocab = vocabulary.build_vocab(field="txt", min_freq=data_cfg.get("txt_voc_min_freq", 1),
+                                       max_size=data_cfg.get("txt_voc_limit", sys.maxsize),
+                                       dataset=train_data, vocab_file=data_cfg.get("txt_vocab", None))
+    random_train_subset = data_cfg.get("random_train_subset", -1)
+    if random_train_subset > -1:
+        train_data = _random_subset(train_data, random_train_subset)
+    dev_data = read_split(dev_paths, named, None, feature_size)
+    random_dev_subset = data_cfg.get("random_dev_subset", -1)
+    if random_dev_subset > -1:
+        dev_data = _random_subset(dev_data, random_dev_subset)
+    test_data = read_split(test_paths, named, None, feature_size)
+    gls_field.vocab = gls_vocab
+    txt_field.vocab = txt_vocab
+    return train_data, dev_data, test_data, gls_vocab, txt_vocab
+
+
+class _TokenBatchState:
+    """Running maxima of the batch being filled. Shared by every iterator, as Signformer's
+    module globals are: torchtext's pool() interleaves chunk- and batch-level calls of the
+    size function, so separate states would cut different batches."""
+
+    sgn = gls = txt = 0
+
+
+def token_batch_size_fn(new, count: int, sofar: int) -> int:
+    """Batch size in tokens (padding included): count x the longest of frames, glosses, text+2."""
+    state = _TokenBatchState
+    if count == 1:
+        state.sgn = state.gls = state.txt = 0
+    state.sgn = max(state.sgn, len(new.sgn))
+    state.gls = max(state.gls, len(new.gls))
+    state.txt = max(state.txt, len(new.txt) + 2)
+    return max(count * state.sgn, count * state.gls, count * state.txt)
+
+
+def make_data_iter(dataset, batch_size: int, batch_type: str = "sentence", train: bool = False,
+                   shuffle: bool = False):
+    """Signformer's iterator: shuffled, length-sorted batches for training; dataset order otherwise."""
+    data = _torchtext_data()
+    size_fn = token_batch_size_fn if batch_type == "token" else None
+    if train:
+        return data.BucketIterator(dataset=dataset, batch_size=batch_size, batch_size_fn=size_fn, repeat=False,
+                                   sort=False, train=True, sort_within_batch=True,
+                                   sort_key=lambda x: len(x.sgn), shuffle=shuffle)
+    return data.BucketIterator(dataset=dataset, batch_size=batch_size, batch_size_fn=size_fn, repeat=False,
+                               train=False, sort=False)

@@ -1,0 +1,73 @@
+"""The `slt-nb` command: notebook commands with their parameters, delegated tools, --help."""
+import json
+import subprocess
+import sys
+
+import papermill
+import pytest
+
+from slt_nb import cli
+
+from conftest import REPO
+
+
+@pytest.mark.parametrize("command,notebooks", [("export", ["export"]), ("inspect", ["inspect"]), ("train", ["train"]),
+                                               ("extract", ["extract_poses", "extract_features"])])
+def test_help_lists_every_parameter_of_the_notebook(command, notebooks, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([command, "--help"])
+    assert exit_.value.code == 0
+    shown = capsys.readouterr().out
+    for stem in notebooks:
+        parameters = papermill.inspect_notebook(str(REPO / "notebooks" / f"{stem}.ipynb"))
+        assert f"parameters of notebooks/{stem}.ipynb" in shown
+        for name, p in parameters.items():
+            assert f"  {name} = {p['default']}" in shown, name
+
+
+def test_a_parameter_the_notebook_lacks_is_refused_naming_the_ones_it_has():
+    with pytest.raises(SystemExit, match=r"notebooks/export.ipynb has no parameter 'split'; it has dataset, "):
+        cli.main(["export", "PoseFormat", "-p", "split", "val"])
+
+
+def test_output_paths_follow_the_demo_and_runner_layout():
+    parser = cli.build_parser()
+    run = cli.notebook_run(cli.NOTEBOOK_COMMANDS["inspect"],
+                           parser.parse_args(["inspect", "outputs/exports/How2Sign-1024.manifest.json", "-p", "split", "test"]))
+    assert run.output == "outputs/inspect/How2Sign-1024/test.ipynb"
+    assert run.parameters == {"dataset": "outputs/exports/How2Sign-1024.manifest.json", "split": "test"}
+    run = cli.notebook_run(cli.NOTEBOOK_COMMANDS["extract"], parser.parse_args(["extract", "poses", "-p", "num_frames", "4"]))
+    assert (run.notebook, run.output, run.parameters) == ("notebooks/extract_poses.ipynb",
+                                                          "outputs/wlasl/extract_poses.ipynb", {"num_frames": 4})
+    run = cli.notebook_run(cli.NOTEBOOK_COMMANDS["export"], parser.parse_args(["export"]))
+    assert run.output == "outputs/export-How2Sign.ipynb", "the notebook's default dataset names the report"
+
+
+def test_export_runs_the_notebook_and_validate_checks_what_it_wrote(tmp_path, capsys):
+    report = tmp_path / "export.ipynb"
+    code = cli.main(["export", "PoseFormat", "-p", "output_dir", str(tmp_path / "exports"), "-o", str(report),
+                     "--index", str(tmp_path / "index.html")])
+    assert code == 0
+    executed = json.loads(report.read_text(encoding="utf-8"))
+    injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert "dataset = \"PoseFormat\"" in "".join(injected[0]["source"])
+    assert (tmp_path / "index.html").exists()
+    manifest = tmp_path / "exports" / "PoseFormat-1024.manifest.json"
+    assert json.loads(manifest.read_text(encoding="utf-8"))["splits"]["train"]["rows_skipped"] == 4
+    capsys.readouterr()
+    assert cli.main(["validate", str(manifest)]) == 0
+    assert "3 parts, 3 samples, 162 frames" in capsys.readouterr().out  # 47 + 18 + 97 frames
+
+
+def test_a_delegated_tool_missing_from_this_version_is_said_plainly(monkeypatch, capsys):
+    monkeypatch.setitem(cli.DELEGATED, "future-tool", ("slt_nb.no_such_tool", "a tool another branch adds"))
+    assert cli.main(["future-tool", "--flag"]) == 2
+    assert "has no slt_nb.no_such_tool yet" in capsys.readouterr().err
+
+
+def test_python_dash_m_slt_nb_is_the_same_command():
+    done = subprocess.run([sys.executable, "-m", "slt_nb", "--help"], capture_output=True, text=True, cwd=REPO,
+                          timeout=60)
+    assert done.returncode == 0
+    for command in ("run", "demo", "validate", "export", "inspect", "extract", "train", "signformer-config"):
+        assert command in done.stdout

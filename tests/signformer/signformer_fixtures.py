@@ -1,0 +1,31 @@
+"""Shared set-up for tests/signformer: demo exports and a config written the brief's way."""
+from slt_nb.export.run import run_export
+from slt_nb.params import load_params
+
+
+def make_demo_exports(tmp_path_factory):
+    """The demo How2Sign and LSFB-CONT exports, 3 samples a part so every split has several parts."""
+    out = tmp_path_factory.mktemp("exports")
+    manifests = {}
+    for name in ("How2Sign", "LSFB-CONT"):
+        manifests[name] = run_export(load_params(name, {"output_dir": str(out), "chunk_size": 3}))
+    return out, manifests
+
+
+def brief_config(folder, max_sent_length=150, **extra) -> dict:
+    """A Signformer config written the brief's way: export stems, a scalar feature_size."""
+    data = {
+        "data_path": str(folder),
+        "version": "phoenix_2014_trans",
+        "sgn": "sign", "txt": "text", "gls": "gloss",
+        "train": ["How2Sign-1024.pami0.train", "LSFB-CONT-1024.pami0.train"],
+        "dev": ["How2Sign-1024.pami0.val", "LSFB-CONT-1024.pami0.val"],
+        "test": ["How2Sign-1024.pami0.test", "LSFB-CONT-1024.pami0.test"],
+        "feature_size": 1024,
+        "stream_train_parts": True,
+        "level": "word",
+        "txt_lowercase": True,
+        "max_sent_length": max_sent_length,
+    }
+    data.update(extra)
+    return {"name": "slt_nb_demo", "data": data, "training": {"batch_size": 4}}
