@@ -155,4 +155,3 @@ def test_non_finite_values_never_reach_a_part(tmp_path):
         with PartWriter(path) as writer:
             writer.add("train/a", "text", sign)
     assert not path.exists() and list(tmp_path.iterdir()) == []
->>>>>>> main
