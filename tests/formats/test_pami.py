@@ -115,7 +115,6 @@ def test_texts_of_one_clip_store_its_poses_once(tmp_path):
     assert three.info.bytes < 1.05 * one.info.bytes
 
 
-<<<<<<< HEAD
 def test_igzip_part_loads_equal_to_a_reference_written_with_gzip_and_pickle(tmp_path):
     """The reference is what the old scripts wrote: gzip.open + pickle.dump of the whole list."""
     rng = np.random.default_rng(7)
@@ -146,7 +145,8 @@ def test_same_samples_give_the_same_bytes_whatever_was_written_before(tmp_path):
     with PartWriter(tmp_path / "c.part0") as c:
         c.add("x", "t", clip)
     assert a.info.sha256 == c.info.sha256 and a.info.sha256 != b.info.sha256
-=======
+
+
 def test_non_finite_values_never_reach_a_part(tmp_path):
     path = tmp_path / "D-1024.pami0.train.part0"
     sign = np.ones((4, 134), dtype=np.float32)
