@@ -127,7 +127,7 @@ def _doubles(array, values: int) -> bytes:
         buffer = array.as_buffer(of_type="d")
     except (TypeError, AttributeError):  # null, a string, a boolean, an object among the values
         raise _NotSimple from None
-    if len(buffer) != 8 * values:  # as_buffer flattens nested lists: [1, [2, 3]] is not 2 numbers
+    if memoryview(buffer).nbytes != 8 * values:  # as_buffer flattens nested lists: [1, [2, 3]] is not 2 numbers
         raise _NotSimple
     return buffer
 

@@ -114,7 +114,8 @@ def test_a_keypoint_that_is_not_a_number_names_the_file_and_array(tmp_path, real
     person["hand_left_keypoints_2d"][4] = "0.5"
     bad = tmp_path / "frame_000002_keypoints.json"
     _write(bad, {"version": 1.3, "people": [person]})
-    with pytest.raises(ClipError, match="'hand_left_keypoints_2d' holds values that are not all numbers") as err:
+    # index 4 is point 1's y: the message says which value, not just which array
+    with pytest.raises(ClipError, match="hand_left_keypoints_2d point 1 y is a string '0.5'; expected a number") as err:
         read_openpose_clip(str(tmp_path))
     assert str(bad) in str(err.value)
 
