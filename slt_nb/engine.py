@@ -208,14 +208,14 @@ class Engine:
 
     def _run_distributed(self, fn, tasks):
         from distributed import as_completed
+        from distributed.scheduler import KilledWorker
 
         started = time.perf_counter()
         futures = {}
+        arguments = dict(tasks)
         for key, args in tasks:
-            # pure=False: a rerun of the same part is real work, never a cached result
-            future = self.client.submit(fn, *args, key=f"{key}-{os.getpid()}-{time.time_ns()}", pure=False,
-                                        retries=self.retries)
-            futures[future] = key
+            futures[self._submit(fn, key, args, self.retries)] = key
+        killed = []
         try:
             for future in as_completed(list(futures), loop=self.client.loop):
                 key = futures[future]
@@ -224,11 +224,32 @@ class Engine:
                     yield TaskOutcome(key, result=future.result(), seconds=seconds)
                     continue
                 exc = future.exception()
+                if isinstance(exc, KilledWorker):
+                    killed.append(key)  # perhaps only queued beside the task that killed the worker
+                    continue
                 yield TaskOutcome(key, error=self._explain(key, exc), exception=exc, seconds=seconds)
+            # A worker takes a second task while it runs one, and both are blamed when it dies.
+            # Alone on the cluster, a bystander finishes; the task that kills its worker does so again.
+            for key in killed:
+                future = self._submit(fn, key, arguments[key], 0)
+                futures[future] = key
+                for _ in as_completed([future], loop=self.client.loop):
+                    pass
+                seconds = time.perf_counter() - started
+                if future.status == "finished":
+                    yield TaskOutcome(key, result=future.result(), seconds=seconds)
+                else:
+                    exc = future.exception()
+                    yield TaskOutcome(key, error=self._explain(key, exc), exception=exc, seconds=seconds)
         finally:
             for future in futures:
                 if not future.done():
                     future.cancel()
+
+    def _submit(self, fn, key: str, args: tuple, retries: int):
+        # pure=False: a rerun of the same part is real work, never a cached result
+        return self.client.submit(fn, *args, key=f"{key}-{os.getpid()}-{time.time_ns()}", pure=False,
+                                  retries=retries)
 
     def _explain(self, key: str, exc: BaseException) -> str:
         from distributed.scheduler import KilledWorker

@@ -17,45 +17,14 @@ import orjson
 import simdjson
 
 from slt_nb.errors import ClipError
-from slt_nb.layouts import BODY_25, OPENPOSE_134, OPENPOSE_HAND_21
+from slt_nb.formats.openpose_checked import (ABSURD_VALUE, PARTS, PER_FRAME, POINTS, FrameCounts, as_float,
+                                             body_confidence, checked_frame, corrupt_rows, is_number,
+                                             json_type)
+from slt_nb.layouts import BODY_25
 
 # Normalised body coordinates beyond this are not jitter at the edge but a wrong frame size.
 OUTSIDE_FRAME = 1.05
-# A keypoint value (pixels or confidence) this large is no detection but a corrupt file: 50 widths
-# of a 1920x1080 frame. Such a frame, like one with null, NaN or infinite values, is zeroed.
-ABSURD_VALUE = 1e5
 FRAME_FILE = re.compile(r"(\d+)_keypoints\.json$")
-
-# (JSON key, points) in the order of OPENPOSE_134's segments.
-_PARTS = (
-    ("pose_keypoints_2d", BODY_25.size),
-    ("hand_left_keypoints_2d", OPENPOSE_HAND_21.size),
-    ("hand_right_keypoints_2d", OPENPOSE_HAND_21.size),
-)
-_POINTS = sum(n for _, n in _PARTS)
-assert _POINTS * 2 == OPENPOSE_134.width
-
-
-@dataclass
-class FrameCounts:
-    """What a clip's frames contained that is worth knowing but is not an error."""
-
-    frames: int = 0
-    empty_people: int = 0  # "people": [] -> zero row
-    several_people: int = 0  # kept the person with the highest total body confidence
-    no_left_hand: int = 0  # hand not estimated (empty list) -> zeros
-    no_right_hand: int = 0
-    no_face: int = 0
-    outside_frame: int = 0  # frames with a body point beyond the frame size (wrong width/height?)
-    zeroed_frames: int = 0  # frames holding null, non-finite or absurd values: written as zeros
-
-    def add(self, other: "FrameCounts") -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
 
 @dataclass
 class FrameFiles:
@@ -100,21 +69,8 @@ def list_frame_files(directory: str) -> FrameFiles:
     return FrameFiles(directory, [p for _, p in numbered], numbers, gaps)
 
 
-def _body_confidence(person: dict) -> float:
-    """Total body confidence, for picking the signer; values that are not numbers count nothing."""
-    pose = person.get("pose_keypoints_2d")
-    if not isinstance(pose, list):
-        return 0.0
-    return float(sum(c for c in pose[2::3] if _is_number(c) and abs(c) < ABSURD_VALUE))
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 # zero x,y,c for n points, as doubles: what a missing person or hand contributes
-_ZERO_DOUBLES = {n: bytes(8 * 3 * n) for n in {_POINTS, *(n for _, n in _PARTS)}}
-_PER_FRAME = _POINTS * 3
+_ZERO_DOUBLES = {n: bytes(8 * 3 * n) for n in {POINTS, *(n for _, n in PARTS)}}
 
 
 class _NotSimple(Exception):
@@ -142,7 +98,7 @@ def _fast_frame(parser, raw: bytes) -> tuple[bytes, dict[str, int], bool]:
 
     simdjson parses the frame and copies each keypoint array out as one buffer of doubles
     (profiled: making a Python float per value and an array from them was half the read time).
-    Anything unusual raises _NotSimple, and `_checked_frame` reads the frame instead.
+    Anything unusual raises _NotSimple, and `checked_frame` reads the frame instead.
     """
     try:
         doc = parser.parse(raw)
@@ -152,7 +108,7 @@ def _fast_frame(parser, raw: bytes) -> tuple[bytes, dict[str, int], bool]:
     if not isinstance(people, simdjson.Array):
         raise _NotSimple
     if len(people) == 0:
-        return _ZERO_DOUBLES[_POINTS], {"empty_people": 1}, False
+        return _ZERO_DOUBLES[POINTS], {"empty_people": 1}, False
     if not all(isinstance(p, simdjson.Object) for p in people):
         raise _NotSimple
     added: dict[str, int] = {}
@@ -169,7 +125,7 @@ def _fast_frame(parser, raw: bytes) -> tuple[bytes, dict[str, int], bool]:
     else:
         person = people[0]
     chunks = []
-    for key, points in _PARTS:
+    for key, points in PARTS:
         part = person.get(key)
         if part is None or (isinstance(part, simdjson.Array) and len(part) == 0):
             if key == "pose_keypoints_2d":
@@ -181,101 +137,6 @@ def _fast_frame(parser, raw: bytes) -> tuple[bytes, dict[str, int], bool]:
         else:
             raise _NotSimple
     return b"".join(chunks), added, had_face
-
-
-def _checked_frame(path: str, raw: bytes, counts: FrameCounts) -> tuple[np.ndarray, bool]:
-    """One frame read value by value (orjson): the signer's 201 values, and whether any face had points.
-
-    Used for the frames the fast path does not take. null becomes NaN (so the frame is zeroed
-    later); a string, boolean, list or object where a number belongs, a person that is not an
-    object, an empty body or an array of the wrong length is a ClipError naming the file.
-    """
-    raw, had_face = _without_face(raw)
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ClipError(f"{path}: unparsable JSON ({exc})") from None
-    values: list = []
-    _frame_values(path, doc, counts, values)
-    for j, v in enumerate(values):
-        if v is not None and not _is_number(v):
-            key, point, axis = _where(j)
-            raise ClipError(f"{path}: {key} point {point} {axis} is {_json_type(v)} {v!r:.40}; expected a number")
-    return np.array([math.nan if v is None else _as_float(v) for v in values], dtype=np.float64), had_face
-
-
-def _frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
-    """Append the x,y,c values of the signer's body and hands in one frame (201 values) to values."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("people"), list):
-        raise ClipError(f"{path}: not an OpenPose frame (no 'people' list)")
-    people = doc["people"]
-    if not people:
-        counts.empty_people += 1
-        values += [0.0] * _PER_FRAME
-        return
-    for i, person in enumerate(people):
-        if type(person) is not dict:
-            raise ClipError(f"{path}: people[{i}] is {_json_type(person)}; expected an object of keypoint arrays")
-    if len(people) > 1:
-        counts.several_people += 1
-        person = max(people, key=_body_confidence)
-    else:
-        person = people[0]
-    for key, points in _PARTS:
-        part = person.get(key)
-        if part is None:
-            part = []
-        if type(part) is not list:
-            raise ClipError(f"{path}: '{key}' is {_json_type(part)}; expected a list of {points * 3} numbers")
-        if len(part) == points * 3:
-            values += part
-        elif len(part) == 0:
-            # OpenPose run without this part (e.g. no --hand): not estimated, not an error.
-            if key == "pose_keypoints_2d":
-                raise ClipError(f"{path}: '{key}' is empty; expected {points * 3} values (x,y,c for {points} points)")
-            if key == "hand_left_keypoints_2d":
-                counts.no_left_hand += 1
-            else:
-                counts.no_right_hand += 1
-            values += [0.0] * (points * 3)
-        else:
-            raise ClipError(
-                f"{path}: '{key}' has {len(part)} values; expected {points * 3} (x,y,c for {points} points)"
-            )
-
-
-def _json_type(value) -> str:
-    """How a JSON value would be described to someone reading the file."""
-    if value is None:
-        return "null"
-    names = {bool: "a boolean", str: "a string", list: "a list", dict: "an object", int: "a number",
-             float: "a number"}
-    return names.get(type(value), type(value).__name__)
-
-
-_FACE_KEY = b'"face_keypoints_2d":['
-
-
-def _without_face(raw: bytes) -> tuple[bytes, bool]:
-    """The frame's JSON with every face array emptied, and whether any face had points.
-
-    The export does not use the 70 face points; the checked path need not look at them. Only
-    the face arrays' insides are skipped: the rest of the document is still parsed strictly,
-    and a file cut off inside a face array has no closing bracket, so it fails as unparsable.
-    """
-    out, start, had_face = [], 0, False
-    while (i := raw.find(_FACE_KEY, start)) >= 0:
-        body = i + len(_FACE_KEY)
-        j = raw.find(b"]", body)
-        if j < 0:
-            return raw, had_face
-        had_face = had_face or raw[body:j].strip() != b""
-        out.append(raw[start:body])
-        start = j
-    if not out:
-        return raw, False
-    out.append(raw[start:])
-    return b"".join(out), had_face
 
 
 _READ_SIZE = 1 << 16  # a frame is ~3.5 KB; bigger files are read in further calls
@@ -321,7 +182,7 @@ def read_openpose_frames(
     value that is not a number (a string, a boolean, a list).
     """
     counts = FrameCounts(frames=len(paths))
-    values = np.empty((len(paths), _PER_FRAME), dtype=np.float64)
+    values = np.empty((len(paths), PER_FRAME), dtype=np.float64)
     parser = simdjson.Parser()  # one per call: its documents must be gone before it parses again
     for i, path in enumerate(paths):
         raw = _read_file(path)
@@ -331,13 +192,13 @@ def read_openpose_frames(
             for name, n in added.items():
                 setattr(counts, name, getattr(counts, name) + n)
         except _NotSimple:
-            values[i], had_face = _checked_frame(path, raw, counts)
+            values[i], had_face = checked_frame(path, raw, counts)
         counts.no_face += not had_face
-    bad_frames = _corrupt_rows(values)
+    bad_frames = corrupt_rows(values)
     if bad_frames.any():
         values[bad_frames] = 0
         counts.zeroed_frames = int(bad_frames.sum())
-    xyc = values.astype(np.float32).reshape(len(paths), _POINTS, 3)
+    xyc = values.astype(np.float32).reshape(len(paths), POINTS, 3)
     xy = np.ascontiguousarray(xyc[:, :, :2])
     if frame_size is not None:
         width, height = frame_size
@@ -346,29 +207,7 @@ def read_openpose_frames(
         # the frame are not, and usually mean the clip is 1920x1080, not the frame size given.
         body = xy[:, : BODY_25.size]
         counts.outside_frame = int(np.count_nonzero((body > OUTSIDE_FRAME).any(axis=(1, 2))))
-    return xy.reshape(len(paths), _POINTS * 2), counts
-
-
-def _corrupt_rows(rows: np.ndarray) -> np.ndarray:
-    """Rows holding a NaN (JSON null), an infinity or a value beyond ABSURD_VALUE."""
-    with np.errstate(invalid="ignore"):
-        return ~(np.abs(rows) < ABSURD_VALUE).all(axis=1)
-
-
-def _as_float(v) -> float:
-    try:
-        return float(v)
-    except OverflowError:  # an integer beyond float range: as absurd as inf
-        return math.inf
-
-
-def _where(index: int) -> tuple[str, int, str]:
-    """(JSON key, point, x/y/confidence) of a value's index within one frame's 201 values."""
-    for key, points in _PARTS:
-        if index < points * 3:
-            return key, index // 3, ("x", "y", "confidence")[index % 3]
-        index -= points * 3
-    return "?", index, "?"
+    return xy.reshape(len(paths), POINTS * 2), counts
 
 
 def read_openpose_clip(
@@ -399,19 +238,19 @@ def read_openpose_faces(paths: list[str], frame_size: tuple[int, int] | None = (
         people = [p for p in people if isinstance(p, dict)] if isinstance(people, list) else []
         if not people:
             continue  # the body reader has said what was wrong with this frame
-        person = max(people, key=_body_confidence)
+        person = max(people, key=body_confidence)
         face = person.get("face_keypoints_2d") or []
         if not isinstance(face, list):
-            raise ClipError(f"{path}: 'face_keypoints_2d' is {_json_type(face)}; expected a list of {n * 3} numbers")
+            raise ClipError(f"{path}: 'face_keypoints_2d' is {json_type(face)}; expected a list of {n * 3} numbers")
         if len(face) == 0:
             continue  # OpenPose run without --face
         if len(face) != n * 3:
             raise ClipError(f"{path}: 'face_keypoints_2d' has {len(face)} values; expected {n * 3} (x,y,c for {n} points)")
-        bad = next((v for v in face if v is not None and not _is_number(v)), None)
+        bad = next((v for v in face if v is not None and not is_number(v)), None)
         if bad is not None:
-            raise ClipError(f"{path}: 'face_keypoints_2d' holds {_json_type(bad)} {bad!r:.40}; expected numbers")
-        values = np.array([math.nan if v is None else _as_float(v) for v in face], dtype=np.float64)
-        if _corrupt_rows(values[None])[0]:
+            raise ClipError(f"{path}: 'face_keypoints_2d' holds {json_type(bad)} {bad!r:.40}; expected numbers")
+        values = np.array([math.nan if v is None else as_float(v) for v in face], dtype=np.float64)
+        if corrupt_rows(values[None])[0]:
             continue  # zeroed, as the body reader zeroes such a frame
         xy[i] = values.astype(np.float32).reshape(n, 3)[:, :2]
     if frame_size is not None:

@@ -23,18 +23,14 @@ In Signformer's `training.py` and `prediction.py`, replace
 from __future__ import annotations
 
 import functools
-import gzip
 import importlib
-import json
 import os
-import pickle
 import random
 import sys
-from pathlib import Path
 
-import numpy as np
 
-FRAME_EPSILON = 1e-8  # Signformer adds it to every stored value so that real frames are non-zero
+from slt_nb.signformer.frames import (FrameSequence, narrow_sample, read_part, stored_width)
+
 
 
 def _torch():
@@ -43,7 +39,7 @@ def _torch():
     return torch
 
 
-def _torchtext_data():
+def torchtext_data():
     try:
         from torchtext import data
     except ImportError as exc:
@@ -51,134 +47,6 @@ def _torchtext_data():
             "the Signformer loader needs torchtext 0.5 (Signformer's own pin): pip install -e '.[signformer]'"
         ) from exc
     return data
-
-
-_PADDING_VALUES: dict = {}
-
-
-def padding_value(dtype):
-    """What Signformer's `+ 1e-8` makes of a zero padding column, as a 0-dim tensor of `dtype`."""
-    if dtype not in _PADDING_VALUES:
-        torch = _torch()
-        _PADDING_VALUES[dtype] = torch.zeros((), dtype=dtype) + FRAME_EPSILON
-    return _PADDING_VALUES[dtype]
-
-
-class FrameSequence:
-    """One sample's frames as Signformer sees them, stored at the sample's real width.
-
-    `frames` (T, width) already holds `sign + 1e-8`; columns width..feature_size are the
-    export's zero padding, which Signformer would turn into 1e-8. `len()` is the frame count
-    (what Signformer's filter and sort keys read); indexing and iteration give full-width
-    (feature_size,) frames, exactly Signformer's per-frame tensors.
-    """
-
-    __slots__ = ("frames", "feature_size")
-
-    def __init__(self, frames, feature_size: int):
-        if frames.shape[1] > feature_size:
-            raise ValueError(f"frames of width {frames.shape[1]} do not fit feature_size {feature_size}")
-        self.frames = frames
-        self.feature_size = feature_size
-
-    @property
-    def width(self) -> int:
-        return int(self.frames.shape[1])
-
-    def __len__(self) -> int:
-        return int(self.frames.shape[0])
-
-    def padded(self):
-        """(T, feature_size): the sample exactly as Signformer's loader holds it."""
-        if self.width == self.feature_size:
-            return self.frames
-        torch = _torch()
-        full = torch.empty((len(self), self.feature_size), dtype=self.frames.dtype)
-        self.write_into(full)
-        return full
-
-    def write_into(self, out) -> None:
-        """Fill out[:T] (T or more rows, feature_size columns) with this sample's frames."""
-        t, w = self.frames.shape
-        out[:t, :w] = self.frames
-        if w < self.feature_size:
-            out[:t, w:self.feature_size].fill_(padding_value(out.dtype))
-
-    def __getitem__(self, index):
-        rows = self.padded()[index]
-        return list(rows.unbind(0)) if isinstance(index, slice) else rows
-
-    def __iter__(self):
-        return iter(self.padded().unbind(0))
-
-    def __repr__(self) -> str:
-        return f"FrameSequence({len(self)} frames, {self.width} of {self.feature_size} features stored)"
-
-
-def manifest_for_part(path: str | os.PathLike) -> dict | None:
-    """The export manifest beside a part file `{stem}.pami0.{split}.part{N}`, or None."""
-    name = Path(path).name
-    stem, sep, _ = name.partition(".pami0.")
-    if not sep:
-        return None
-    candidate = Path(path).with_name(f"{stem}.manifest.json")
-    if not candidate.is_file():
-        return None
-    with open(candidate, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def stored_width(path: str | os.PathLike) -> int | None:
-    """The real (unpadded) feature width of a part's samples, from its manifest's layout."""
-    manifest = manifest_for_part(path)
-    if manifest is None:
-        return None
-    layout = manifest.get("layout") or {}
-    width = layout.get("width")
-    return int(width) if width else None
-
-
-def narrow_sample(sign, width: int | None) -> FrameSequence:
-    """`sign + 1e-8` kept at `width` columns when the columns beyond are zeros, else in full."""
-    torch = _torch()
-    full = int(sign.shape[1])
-    # numpy checks the strided tail about 100x faster than torch's any() on a column slice
-    if (width is not None and width < full and sign.dtype == torch.float32 and sign.device.type == "cpu"
-            and not np.any(sign.numpy()[:, width:])):
-        return FrameSequence(sign[:, :width] + FRAME_EPSILON, full)
-    return FrameSequence(sign + FRAME_EPSILON, full)
-
-
-class NarrowingUnpickler(pickle.Unpickler):
-    """Unpickles a part, narrowing each sample's frames as they are read.
-
-    slt_nb parts store a sample as `torch.Tensor(<float32 ndarray (T, feature_size)>)`. Here
-    that constructor keeps only the first `width` columns (plus 1e-8) when the rest are zeros,
-    so a full-width copy of a sample lives only while it is being read, never a whole part.
-    Anything else (torch's own tensor pickles, other dtypes) is rebuilt as usual.
-    """
-
-    def __init__(self, file, width: int | None):
-        super().__init__(file)
-        self.width = width
-
-    def find_class(self, module, name):
-        if (module, name) == ("torch", "Tensor") and self.width is not None:
-            return self.frames_from_array
-        return super().find_class(module, name)
-
-    def frames_from_array(self, *args):
-        torch = _torch()
-        array = args[0] if len(args) == 1 else None
-        if isinstance(array, np.ndarray) and array.ndim == 2 and array.dtype == np.float32:
-            return narrow_sample(torch.from_numpy(array), self.width)
-        return torch.Tensor(*args)
-
-
-def read_part(path: str | os.PathLike, width: int | None) -> list:
-    """A part's sample dicts, Signformer's format; `sign` already narrowed when width is known."""
-    with gzip.open(path, "rb") as f:
-        return NarrowingUnpickler(f, width).load()
 
 
 def signformer_vocabulary():
@@ -196,13 +64,13 @@ def signformer_vocabulary():
 
 
 def interleave_sort_key(example):
-    data = _torchtext_data()
+    data = torchtext_data()
     return data.interleave_keys(len(example.sgn), len(example.txt))
 
 
 @functools.cache  # one class, so that datasets of one run share their type (and pickle)
 def _dataset_class():
-    data = _torchtext_data()
+    data = torchtext_data()
 
     class PartsDataset(data.Dataset):
         """Signformer's SignTranslationDataset built part by part; `filtered_out` lists the
@@ -231,7 +99,7 @@ def read_split(paths, fields, filter_pred=None, feature_size: int | None = None)
     A name met again in a later file is Signformer's multi-stream case: the two samples must
     agree on signer, gloss and text, and their frames are joined along the feature axis.
     """
-    data = _torchtext_data()
+    data = torchtext_data()
     torch = _torch()
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -294,7 +162,7 @@ def read_split(paths, fields, filter_pred=None, feature_size: int | None = None)
 
 @functools.cache
 def _sign_field_class():
-    data = _torchtext_data()
+    data = torchtext_data()
     torch = _torch()
 
     class LeanSignField(data.Field):
@@ -331,7 +199,7 @@ def text_tokenizer(level: str):
 
 def build_fields(feature_size: int, level: str, txt_lowercase: bool, vocabulary=None):
     """(sequence, signer, sgn, gls, txt) fields as Signformer defines them, sgn made lean."""
-    data = _torchtext_data()
+    data = torchtext_data()
     vocab = vocabulary or signformer_vocabulary()
     pad, unk = vocab.PAD_TOKEN, vocab.UNK_TOKEN
     bos, eos = vocab.BOS_TOKEN, vocab.EOS_TOKEN
@@ -413,33 +281,9 @@ def load_data(data_cfg: dict, vocabulary=None):
     return train_data, dev_data, test_data, gls_vocab, txt_vocab
 
 
-class _TokenBatchState:
-    """Running maxima of the batch being filled. Shared by every iterator, as Signformer's
-    module globals are: torchtext's pool() interleaves chunk- and batch-level calls of the
-    size function, so separate states would cut different batches."""
-
-    sgn = gls = txt = 0
-
-
-def token_batch_size_fn(new, count: int, sofar: int) -> int:
-    """Batch size in tokens (padding included): count x the longest of frames, glosses, text+2."""
-    state = _TokenBatchState
-    if count == 1:
-        state.sgn = state.gls = state.txt = 0
-    state.sgn = max(state.sgn, len(new.sgn))
-    state.gls = max(state.gls, len(new.gls))
-    state.txt = max(state.txt, len(new.txt) + 2)
-    return max(count * state.sgn, count * state.gls, count * state.txt)
-
-
 def make_data_iter(dataset, batch_size: int, batch_type: str = "sentence", train: bool = False,
                    shuffle: bool = False):
-    """Signformer's iterator: shuffled, length-sorted batches for training; dataset order otherwise."""
-    data = _torchtext_data()
-    size_fn = token_batch_size_fn if batch_type == "token" else None
-    if train:
-        return data.BucketIterator(dataset=dataset, batch_size=batch_size, batch_size_fn=size_fn, repeat=False,
-                                   sort=False, train=True, sort_within_batch=True,
-                                   sort_key=lambda x: len(x.sgn), shuffle=shuffle)
-    return data.BucketIterator(dataset=dataset, batch_size=batch_size, batch_size_fn=size_fn, repeat=False,
-                               train=False, sort=False)
+    """Signformer's iterator (see `slt_nb.signformer.iterators`); here so one import line replaces Signformer's."""
+    from slt_nb.signformer.iterators import make_data_iter as make
+
+    return make(dataset, batch_size, batch_type, train, shuffle)

@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from slt_nb.datasets.how2sign import How2SignReader, detect_tree
+from slt_nb.datasets.how2sign import How2SignReader
+from slt_nb.datasets.how2sign_tree import detect_tree
 from slt_nb.errors import AnnotationError
 from slt_nb.export import report
 from slt_nb.export.pipeline import ExportOptions, export_split
