@@ -93,12 +93,13 @@ def _sane_confidence(pose: bytes) -> float:
     return float(c[np.abs(c) < ABSURD_VALUE].sum())  # an absurd value never picks the signer
 
 
-def _fast_frame(parser, raw: bytes) -> tuple[bytes, dict[str, int], bool]:
-    """The signer's 201 x,y,c doubles of a well-formed frame, the counts it adds, whether it had a face.
+def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, bool]:
+    """Append the signer's 201 x,y,c doubles of a well-formed frame to `out`; (counts it adds, had a face).
 
     simdjson parses the frame and copies each keypoint array out as one buffer of doubles
     (profiled: making a Python float per value and an array from them was half the read time).
-    Anything unusual raises _NotSimple, and `checked_frame` reads the frame instead.
+    Anything unusual raises _NotSimple before `out` is touched, and `checked_frame` reads the
+    frame instead.
     """
     try:
         doc = parser.parse(raw)
@@ -107,36 +108,44 @@ def _fast_frame(parser, raw: bytes) -> tuple[bytes, dict[str, int], bool]:
     people = doc.get("people") if isinstance(doc, simdjson.Object) else None
     if not isinstance(people, simdjson.Array):
         raise _NotSimple
-    if len(people) == 0:
-        return _ZERO_DOUBLES[POINTS], {"empty_people": 1}, False
-    if not all(isinstance(p, simdjson.Object) for p in people):
-        raise _NotSimple
-    added: dict[str, int] = {}
-    faces = [p.get("face_keypoints_2d") for p in people]
-    had_face = any(f is not None and isinstance(f, simdjson.Array) and len(f) > 0 for f in faces)
-    if len(people) > 1:
-        added["several_people"] = 1
-        poses = []
+    n_people = len(people)
+    if n_people == 0:
+        out.append(_ZERO_DOUBLES[POINTS])
+        return {"empty_people": 1}, False
+    added = None
+    if n_people == 1:  # the common case: no signer to choose
+        person = people[0]
+        if not isinstance(person, simdjson.Object):
+            raise _NotSimple
+        face = person.get("face_keypoints_2d")
+        had_face = isinstance(face, simdjson.Array) and len(face) > 0
+    else:
+        if not all(isinstance(p, simdjson.Object) for p in people):
+            raise _NotSimple
+        faces = [p.get("face_keypoints_2d") for p in people]
+        had_face = any(isinstance(f, simdjson.Array) and len(f) > 0 for f in faces)
+        added = {"several_people": 1}
+        confidences = []
         for p in people:
             pose = p.get("pose_keypoints_2d")
-            poses.append(_doubles(pose, BODY_25.size * 3) if isinstance(pose, simdjson.Array) and len(pose) else None)
-        confidences = [_sane_confidence(b) if b is not None else 0.0 for b in poses]
+            usable = isinstance(pose, simdjson.Array) and len(pose)
+            confidences.append(_sane_confidence(_doubles(pose, BODY_25.size * 3)) if usable else 0.0)
         person = people[confidences.index(max(confidences))]
-    else:
-        person = people[0]
     chunks = []
     for key, points in PARTS:
         part = person.get(key)
-        if part is None or (isinstance(part, simdjson.Array) and len(part) == 0):
+        if isinstance(part, simdjson.Array) and len(part) == points * 3:
+            chunks.append(_doubles(part, points * 3))
+        elif part is None or (isinstance(part, simdjson.Array) and len(part) == 0):
             if key == "pose_keypoints_2d":
                 raise _NotSimple  # the checked path names the error
+            added = added or {}
             added["no_left_hand" if key == "hand_left_keypoints_2d" else "no_right_hand"] = 1
             chunks.append(_ZERO_DOUBLES[points])
-        elif isinstance(part, simdjson.Array) and len(part) == points * 3:
-            chunks.append(_doubles(part, points * 3))
         else:
             raise _NotSimple
-    return b"".join(chunks), added, had_face
+    out.extend(chunks)
+    return added, had_face
 
 
 _READ_SIZE = 1 << 16  # a frame is ~3.5 KB; bigger files are read in further calls
@@ -182,20 +191,23 @@ def read_openpose_frames(
     value that is not a number (a string, a boolean, a list).
     """
     counts = FrameCounts(frames=len(paths))
-    values = np.empty((len(paths), PER_FRAME), dtype=np.float64)
+    chunks: list = []  # every frame's doubles, joined once for the clip
     parser = simdjson.Parser()  # one per call: its documents must be gone before it parses again
-    for i, path in enumerate(paths):
+    for path in paths:
         raw = _read_file(path)
         try:
-            frame, added, had_face = _fast_frame(parser, raw)
-            values[i] = np.frombuffer(frame, dtype=np.float64)
-            for name, n in added.items():
-                setattr(counts, name, getattr(counts, name) + n)
+            added, had_face = _fast_frame(parser, raw, chunks)
+            if added:
+                for name, n in added.items():
+                    setattr(counts, name, getattr(counts, name) + n)
         except _NotSimple:
-            values[i], had_face = checked_frame(path, raw, counts)
+            frame, had_face = checked_frame(path, raw, counts)
+            chunks.append(frame.tobytes())
         counts.no_face += not had_face
+    values = np.frombuffer(b"".join(chunks), dtype=np.float64).reshape(len(paths), PER_FRAME)
     bad_frames = corrupt_rows(values)
     if bad_frames.any():
+        values = values.copy()  # frombuffer's array is read-only
         values[bad_frames] = 0
         counts.zeroed_frames = int(bad_frames.sum())
     xyc = values.astype(np.float32).reshape(len(paths), POINTS, 3)
