@@ -7,6 +7,7 @@ hidden (`.<name>.tmp-<pid>-<random>`), so they never match a `*.part*` or `*.npz
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -72,13 +73,14 @@ def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
         return removed
     for p in folder.iterdir():
         m = TEMP_PATTERN.match(p.name)
-        if m and not _alive(int(m.group(1))):
+        if m and not process_alive(int(m.group(1))):
             p.unlink(missing_ok=True)
             removed.append(p)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this host (ours always does)."""
     if pid == os.getpid():
         return True
     try:
@@ -88,3 +90,12 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes, read in 1 MB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from slt_nb.atomic import atomic_write_text, remove_stale_temps
+from slt_nb.atomic import atomic_write_text, file_sha256, process_alive, remove_stale_temps
 from slt_nb.errors import SltNbError
 
 LOCK_NAME = ".slt_nb.lock"
@@ -37,16 +37,6 @@ class OutputLocked(SltNbError, RuntimeError):
 
 class OutputWriteError(SltNbError, OSError):
     """The machine refused a write (full disk, no permission): the message names the path and the space needed."""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _held: dict[str, int] = {}  # lock path -> nesting depth in this process
@@ -83,7 +73,7 @@ class OutputLock:
                     # Being written this instant, or left empty by a crash between create and write.
                     time.sleep(0.05)
                     other = self.holder() or {}
-                stale = other.get("host") == me["host"] and not _alive(int(other.get("pid", -1)))
+                stale = other.get("host") == me["host"] and not process_alive(int(other.get("pid", -1)))
                 if other and not stale:
                     raise OutputLocked(
                         f"{self.folder} is in use by another run: pid {other.get('pid')} on host "
@@ -125,14 +115,6 @@ class OutputLock:
 
 
 # --- work records ------------------------------------------------------------------------------
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def content_key(*parts) -> str:
     """A short stable digest of JSON-serialisable parts: what decided a file's content."""

@@ -33,7 +33,7 @@ from typing import Iterator
 import numpy as np
 from isal import igzip
 
-from slt_nb.atomic import temp_path_for
+from slt_nb.atomic import file_sha256, temp_path_for  # noqa: F401  (file_sha256: part checks import it from here)
 
 _PROTO = 3
 _HEADER = pickle.PROTO + bytes([_PROTO]) + pickle.EMPTY_LIST
@@ -295,11 +295,3 @@ def iter_samples(parts) -> Iterator[dict]:
         samples.reverse()
         while samples:  # hand samples out in order, dropping our reference to each
             yield samples.pop()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
