@@ -1,12 +1,42 @@
 """What an extraction report shows: counts per split, throughput, detection rates per part."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from slt_nb.extract.estimators import estimator_parts, recorded_estimator
-from slt_nb.extract.run import ExtractionReport
+
+
+@dataclass
+class ExtractionReport:
+    """What one run did; tables are pandas DataFrames."""
+
+    output_dir: Path
+    settings: object  # the run's ExtractionSettings
+    index: object  # every video with an output file (this run's and resumed ones)
+    skipped: object  # every listed video without one, with the reason
+    videos: object  # per video extracted in this run: frames, timings, bytes, detections
+    counts: dict
+    seconds: float
+    workers: int
+
+    @property
+    def videos_per_second(self) -> float:
+        return len(self.videos) / self.seconds if self.seconds and len(self.videos) else 0.0
+
+    @property
+    def frames_per_second(self) -> float:
+        n = int(self.videos["frames"].sum()) if len(self.videos) else 0
+        return n / self.seconds if self.seconds else 0.0
+
+    def skipped_by_reason(self):
+        """Skipped videos counted by the kind of reason (the text before the first colon)."""
+        if not len(self.skipped):
+            return self.skipped.assign(kind=[]).groupby("kind").size()
+        kinds = self.skipped["reason"].str.split(":").str[0]
+        return kinds.value_counts().rename_axis("reason").rename("videos")
 
 
 def counts_table(report: ExtractionReport):

@@ -26,6 +26,7 @@ from slt_nb.engine import Engine, EngineSettings, TaskOutcome, is_machine_error
 from slt_nb.journal import OutputLock, content_key, explain_write_error, file_sha256, read_record, record_holds, write_record
 from slt_nb.formats.extraction import INDEX_COLUMNS, SKIPPED_COLUMNS, pose_keys, save_npz
 from slt_nb.extract.estimators import (DEFAULT_ESTIMATOR, build_estimator, clip_arrays, estimator_parts)
+from slt_nb.extract.report import ExtractionReport
 from slt_nb.formats.video import VideoError
 from slt_nb.datasets.wlasl import SkippedVideo, VideoJob, locate_videos, read_wlasl
 
@@ -62,36 +63,6 @@ class ExtractionSettings:
             identity.update({"estimator": self.estimator} if self.estimator != DEFAULT_ESTIMATOR else {})
             identity.update(self.estimator_settings or {})
         return identity
-
-
-@dataclass
-class ExtractionReport:
-    """What one run did; tables are pandas DataFrames."""
-
-    output_dir: Path
-    settings: ExtractionSettings
-    index: object  # every video with an output file (this run's and resumed ones)
-    skipped: object  # every listed video without one, with the reason
-    videos: object  # per video extracted in this run: frames, timings, bytes, detections
-    counts: dict
-    seconds: float
-    workers: int
-
-    @property
-    def videos_per_second(self) -> float:
-        return len(self.videos) / self.seconds if self.seconds and len(self.videos) else 0.0
-
-    @property
-    def frames_per_second(self) -> float:
-        n = int(self.videos["frames"].sum()) if len(self.videos) else 0
-        return n / self.seconds if self.seconds else 0.0
-
-    def skipped_by_reason(self):
-        """Skipped videos counted by the kind of reason (the text before the first colon)."""
-        if not len(self.skipped):
-            return self.skipped.assign(kind=[]).groupby("kind").size()
-        kinds = self.skipped["reason"].str.split(":").str[0]
-        return kinds.value_counts().rename_axis("reason").rename("videos")
 
 
 # --- one video -------------------------------------------------------------------------------
