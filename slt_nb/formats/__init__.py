@@ -1,0 +1,1 @@
+"""Files on disk, with no corpus knowledge: OpenPose JSON, .pami0 parts, manifests, annotations, videos, extraction npz."""

@@ -1,0 +1,1 @@
+"""Synthetic trees and fixtures for tests, benchmarks and demo builders; the library never imports it."""

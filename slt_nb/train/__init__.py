@@ -1,0 +1,1 @@
+"""Training (notebooks/train.ipynb): config, model inputs, data, the small transformer, the loop, the report."""
