@@ -28,6 +28,7 @@ def readme_commands(program: str) -> list[str]:
 
 
 EXPORT_COMMANDS = readme_commands(".venv/bin/papermill notebooks/export.ipynb")
+CLI_EXPORT_COMMANDS = [c for c in readme_commands(".venv/bin/slt-nb export") if "--help" not in c]
 
 
 def test_the_readme_documents_the_export_commands():
@@ -84,3 +85,32 @@ def test_readme_export_command_runs_on_an_official_download_of_only_those_splits
         entry = manifest["splits"][split]
         assert (entry["rows_exported"], entry["rows_skipped"], entry["samples"]) == (2, 1, 2)
         assert entry["reconciliation"]["rows_without_poses"] == 1
+
+
+def run_cli_as_written(command: str, data_root, tmp_path) -> dict:
+    """A README `slt-nb export` command with only its paths replaced (report and run index in tmp_path)."""
+    args = shlex.split(command.split("#")[0])
+    args[0:1] = [sys.executable, "-m", "slt_nb"]
+    args = [str(data_root) if a == "/data/How2Sign" else str(tmp_path / "exports") if a == "/data/exports" else a
+            for a in args]
+    if "output_dir" not in args:
+        args += ["-p", "output_dir", str(tmp_path / "exports")]
+    args += ["-o", str(tmp_path / "report.ipynb"), "--index", str(tmp_path / "index.html")]
+    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    return json.loads((tmp_path / "exports" / "How2Sign-1024.manifest.json").read_text())
+
+
+def test_the_readme_documents_the_slt_nb_export_commands():
+    assert any("-p data_root /data/How2Sign" in c for c in CLI_EXPORT_COMMANDS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [c for c in CLI_EXPORT_COMMANDS if "/data/How2Sign" in c])
+def test_readme_slt_nb_export_command_runs_on_an_official_download(command, tmp_path):
+    splits = requested_splits(command)
+    clips = [TreeClip("_2FBDaOPYig_1-3-rgb_front", "Gourmet fries."), TreeClip("-fZc293MpJk_0-1-rgb_front", "Hi!")]
+    root = how2sign_tree(tmp_path / "How2Sign", "official", {s: clips for s in splits})
+    manifest = run_cli_as_written(command, root, tmp_path)
+    assert list(manifest["splits"]) == splits
+    assert all(manifest["splits"][s]["samples"] == 2 for s in splits)
