@@ -30,7 +30,7 @@ from slt_nb.engine import Engine, TaskOutcome, is_machine_error
 from slt_nb.errors import ClipError
 from slt_nb.journal import OutputLock, Staging, content_key, explain_write_error, write_record
 from slt_nb.formats.manifest import manifest_path, read_manifest
-from slt_nb.formats.pami import PART_INDEX, PartWriter, part_name
+from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, PartWriter, part_name
 
 
 def plan_parts(items: list[ExportItem], chunk_size: int) -> list[list[ExportItem]]:
@@ -58,7 +58,7 @@ class ExportOptions:
     chunk_size: int = 100
     feature_size: int = 1024
     compresslevel: int = 1
-    min_frames: int = 2  # Signformer's encoder turns clips under 2 frames into NaN
+    min_frames: int = SIGNFORMER_MIN_FRAMES  # shorter clips become NaN in Signformer's encoder
 
 
 def export_shard(

@@ -6,6 +6,7 @@ from pathlib import Path
 from slt_nb.datasets import reader_from_params
 from slt_nb.engine import Engine, EngineSettings
 from slt_nb.export.pipeline import ExportOptions, export_split
+from slt_nb.formats.pami import SIGNFORMER_MIN_FRAMES
 from slt_nb.formats.manifest import manifest_path, read_manifest, skipped_by_reason
 from slt_nb.params import resolve
 
@@ -15,7 +16,7 @@ def export_options(params: dict) -> ExportOptions:
         output_dir=str(resolve(params["output_dir"])),
         chunk_size=int(params.get("chunk_size", 100)),
         feature_size=int(params.get("feature_size", 1024)),
-        min_frames=int(params.get("min_frames", 2)),
+        min_frames=int(params.get("min_frames", SIGNFORMER_MIN_FRAMES)),
     )
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-# Signformer calls the validation split "dev"; How2Sign and LSFB call it "val".
-SIGNFORMER_SPLIT = {"train": "train", "val": "dev", "dev": "dev", "test": "test"}
+from slt_nb.formats.pami import SIGNFORMER_SPLIT
+
 
 
 def data_config(manifests: list[dict], directory: str | Path | None = None, max_sent_length: int = 400) -> dict:

@@ -23,11 +23,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from slt_nb.formats.pami import PART_INDEX, file_sha256, load_signformer
+from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, file_sha256, load_signformer
 from slt_nb.signformer.memory import manifests_in, ram_summary_lines
 
 REQUIRED_KEYS = ("name", "signer", "gloss", "text", "sign")
-MIN_FRAMES = 2  # Signformer's deformable attention takes positions modulo (length - 1)
 PART_KEYS = ("file", "samples", "sha256")
 
 
@@ -213,8 +212,8 @@ def validate_exports(inputs, max_sent_length: int = 400, feature_size: int | Non
             size = int(sign.shape[1])
             report.feature_sizes.setdefault(dataset, set()).add(size)
             sizes.append((dataset, f, name, size))
-            if sign.shape[0] < MIN_FRAMES:
-                add("error", "too short", f"{sign.shape[0]} frame; Signformer needs at least {MIN_FRAMES} "
+            if sign.shape[0] < SIGNFORMER_MIN_FRAMES:
+                add("error", "too short", f"{sign.shape[0]} frame; Signformer needs at least {SIGNFORMER_MIN_FRAMES} "
                     "(a shorter sample turns the loss, then every weight, into NaN)", name)
             if not torch.isfinite(sign).all():
                 add("error", "finite", "sign holds NaN or inf", name)

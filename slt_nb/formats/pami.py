@@ -36,6 +36,12 @@ from isal import igzip
 from slt_nb.atomic import file_sha256, temp_path_for  # noqa: F401  (file_sha256: part checks import it from here)
 
 _PROTO = 3
+# Signformer's encoder takes its deformable-attention positions modulo (length - 1): a clip of
+# fewer frames becomes NaN, and one such sample in a batch ruins the weights.
+SIGNFORMER_MIN_FRAMES = 2
+# Signformer calls the validation split "dev"; How2Sign and LSFB-CONT call it "val".
+SIGNFORMER_SPLIT = {"train": "train", "val": "dev", "dev": "dev", "test": "test"}
+
 _HEADER = pickle.PROTO + bytes([_PROTO]) + pickle.EMPTY_LIST
 _BINPUT0 = pickle.BINPUT + b"\x00"
 _STOP = pickle.STOP

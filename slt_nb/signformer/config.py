@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from slt_nb.formats.manifest import read_manifest
-from slt_nb.formats.pami import PART_INDEX, file_sha256
+from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, SIGNFORMER_SPLIT, file_sha256
 
 # Every data: key some part of Signformer reads (load_data, TrainManager, test, Batch).
 SIGNFORMER_DATA_KEYS = (
@@ -39,8 +39,6 @@ SIGNFORMER_DATA_KEYS = (
 # Required by Signformer's load_data, with the values its shipped configs use.
 REQUIRED_DEFAULTS = {"level": "word", "txt_lowercase": True, "max_sent_length": 400}
 STEM = re.compile(r"^(?P<export>.+)\.pami0\.(?P<split>[^./]+)$")
-# Signformer's validation split is "dev"; How2Sign and LSFB-CONT exports call it "val".
-SPLIT_ALIASES = {"dev": ("dev", "val"), "val": ("val", "dev")}
 
 
 class ConfigError(ValueError):
@@ -74,7 +72,9 @@ def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[lis
                           "to check them against; re-export, or list the part files yourself")
     manifest = read_manifest(manifest_file)
     splits = manifest.get("splits", {})
-    found = next((s for s in SPLIT_ALIASES.get(split, (split,)) if s in splits), None)
+    # the split as named, then the export's name for the same Signformer split (dev <-> val)
+    same = [s for s, key in SIGNFORMER_SPLIT.items() if s != split and key == SIGNFORMER_SPLIT.get(split)]
+    found = next((s for s in [split, *same] if s in splits), None)
     if found is None:
         raise ConfigError(f"{entry}: {manifest_file} has no split {split!r} (it has {sorted(splits)})")
     parts = sorted(splits[found]["parts"], key=lambda p: p["index"])
@@ -127,9 +127,9 @@ def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256
             if key == "train" and too_long:
                 notes.append(f"train: {too_long} of {len(lengths)} clips of {entry} have more than max_sent_length "
                              f"{max_sent_length} frames; Signformer drops them from training")
-            too_short = sum(1 for n in lengths if n < 2)
+            too_short = sum(1 for n in lengths if n < SIGNFORMER_MIN_FRAMES)
             if too_short:
-                notes.append(f"{key}: {too_short} clips of {entry} have fewer than 2 frames; Signformer's encoder "
+                notes.append(f"{key}: {too_short} clips of {entry} have fewer than {SIGNFORMER_MIN_FRAMES} frames; Signformer's encoder "
                              "turns them into NaN")
             if size is not None:
                 sizes[str(entry)] = size

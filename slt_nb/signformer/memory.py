@@ -13,6 +13,8 @@ peak is the largest of (splits already held + this split's peak).
 """
 from __future__ import annotations
 
+from slt_nb.formats.pami import SIGNFORMER_SPLIT
+
 GB = 1e9
 FLOAT32_BYTES = 4
 # One (D,) view per frame from torch.split + squeeze: the Python tensor object, its TensorImpl
@@ -58,7 +60,7 @@ def projected_ram(manifests, feature_size: int | None = None) -> list[dict]:
     peak = {"signformer": 0, "lean": 0}
     by_split: dict[str, list[dict]] = {}
     for row in rows:
-        group = "dev" if row["split"] in ("dev", "val") else row["split"]
+        group = SIGNFORMER_SPLIT.get(row["split"], row["split"])
         by_split.setdefault(group, []).append(row)
     order = [s for s in ("train", "dev", "test") if s in by_split] + [s for s in by_split if s not in SPLIT_ORDER]
     for group in order:
