@@ -39,6 +39,18 @@ def unavailable(reason: str):
     pytest.skip(reason)
 
 
+def browser_tools():
+    """(Chromium's path, playwright's sync_playwright), or a skip (a failure under CI) naming what is missing."""
+    chromium = find_chromium()
+    if chromium is None:
+        unavailable("no Chromium found (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed")
+    return chromium, sync_playwright
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,13 +127,7 @@ def open_and_run_all(browser, jupyterlab):
 
 
 def test_inspect_notebook_runs_in_jupyterlab_and_the_slider_redraws_the_skeleton(jupyterlab):
-    chromium = find_chromium()
-    if chromium is None:
-        unavailable("no Chromium found (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed")
+    chromium, sync_playwright = browser_tools()
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -171,13 +177,7 @@ def test_a_hostile_sentence_is_shown_as_text_and_runs_no_script_in_jupyterlab(ju
     would read as mathtext and fail on when drawing the skeleton grid's title."""
     from test_hostile_text import HOSTILE_TEXT, hostile_how2sign
 
-    chromium = find_chromium()
-    if chromium is None:
-        unavailable("no Chromium found (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed")
+    chromium, sync_playwright = browser_tools()
 
     tree = hostile_how2sign(tmp_path / "hostile")
     notebook = jupyterlab["root"] / "notebooks" / "inspect.ipynb"

@@ -19,12 +19,7 @@ class RunsCode:
         return os.system, (f"touch {self.marker}",)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_load_classifier_refuses_a_checkpoint_that_would_run_code(tmp_path):

@@ -22,13 +22,7 @@ def _config(task, out, **overrides):
     return load_config(None, base)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # on a shared 2-core machine two intra-op threads fight other processes: 8x slower steps
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
