@@ -21,7 +21,7 @@ demo: env
 
 # Lint first (seconds), then the suite; one test: $(BIN)/python -m pytest tests/datasets/test_lsfb.py -k frame_range
 test: env
-	$(BIN)/ruff check slt_nb tests benchmarks data
+	$(BIN)/ruff check slt_nb tests benchmarks data notebooks
 	$(BIN)/python -m pytest -q
 
 clean-outputs:
