@@ -92,3 +92,50 @@ def parse_list(name: str, value, item=str) -> list | None:
         except (TypeError, ValueError):
             raise bad(f"element {element!r} is not a {item.__name__}") from None
     return out
+
+
+FLAG_WORDS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def parse_flag(name: str, value, default: bool) -> bool:
+    """A yes/no parameter: `-p resume no` is a string, so `bool(value)` would read it as true.
+
+    Accepts booleans, 0/1 and the words true/false, yes/no, on/off (any case); None gives the
+    default. Anything else raises ParameterError naming the parameter and the accepted values.
+    """
+    from slt_nb.errors import ParameterError
+
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in FLAG_WORDS:
+        return FLAG_WORDS[value.strip().lower()]
+    raise ParameterError(f"parameter {name!r}: {value!r} is not a yes/no value; accepted: true/false, yes/no, on/off, 1/0")
+
+
+def parse_mapping(name: str, value) -> dict:
+    """A mapping parameter (e.g. the train notebook's `overrides`) from a dict or a JSON/YAML string.
+
+    papermill's `-p overrides '{"model.embed_dim": 64}'` hands the notebook a string; `-y` and
+    params files hand it a dict. None and "" give {}. Anything else raises ParameterError.
+    """
+    from slt_nb.errors import ParameterError
+
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ParameterError(f"parameter {name!r}: {value!r} does not parse as a mapping "
+                                 f"({exc.__class__.__name__}); e.g. -p {name} '{{\"model.embed_dim\": 64}}'") from None
+        value = parsed
+    if not isinstance(value, dict):
+        raise ParameterError(f"parameter {name!r}: expected a mapping such as {{\"model.embed_dim\": 64}}, "
+                             f"got a {type(value).__name__} ({value!r})")
+    return value

@@ -8,7 +8,7 @@ from slt_nb.engine import Engine, EngineSettings
 from slt_nb.export.pipeline import ExportOptions, export_split
 from slt_nb.formats.pami import SIGNFORMER_MIN_FRAMES
 from slt_nb.formats.manifest import manifest_path, read_manifest, skipped_by_reason
-from slt_nb.params import resolve
+from slt_nb.params import parse_flag, resolve
 
 
 def export_options(params: dict) -> ExportOptions:
@@ -34,7 +34,7 @@ def run_export(params: dict, monitor=None, progress=None, show_progress: bool = 
     settings = EngineSettings.from_params(params, progress=show_progress)
     with Engine.from_settings(settings, label=f"{reader.dataset} parts") as engine:
         for split in params["splits"]:
-            _export_one(reader, split, options, settings, engine, bool(params.get("resume", True)), monitor, progress)
+            _export_one(reader, split, options, settings, engine, parse_flag("resume", params.get("resume"), True), monitor, progress)
     return read_manifest(manifest_path(options.output_dir, reader.dataset, options.feature_size, reader.variant))
 
 

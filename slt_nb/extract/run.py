@@ -353,7 +353,7 @@ def load_poses(output_dir: str | Path, split: str, video_id: str) -> dict[str, n
 
 def run_from_params(kind: str, params: dict, progress=None, monitor=None) -> ExtractionReport:
     """run_extraction with a params dict (params/WLASL.yaml plus notebook overrides), paths resolved."""
-    from slt_nb.params import resolve
+    from slt_nb.params import parse_flag, resolve
 
     output_dir = params.get("output_dir") or params[f"{kind}_dir"]
     engine = EngineSettings.from_params(params)
@@ -366,8 +366,8 @@ def run_from_params(kind: str, params: dict, progress=None, monitor=None) -> Ext
         weights=resolve(params.get("weights")), seed=params.get("seed", 0),
         holistic_mode=params.get("holistic_mode", "tracking"),
         model_complexity=params.get("model_complexity", 1), estimator=params.get("estimator") or DEFAULT_ESTIMATOR,
-        model_path=resolve(params.get("model_path")), overwrite=bool(params.get("overwrite", False)),
+        model_path=resolve(params.get("model_path")), overwrite=parse_flag("overwrite", params.get("overwrite"), False),
         progress=progress, monitor=monitor, scheduler=engine.scheduler,
         memory_limit_gb=engine.memory_limit_gb, retries=engine.retries,
-        resume=bool(params.get("resume", True)), show_progress=bool(params.get("show_progress", False)),
+        resume=parse_flag("resume", params.get("resume"), True), show_progress=bool(params.get("show_progress", False)),
     )

@@ -2,7 +2,7 @@
 import pytest
 
 from slt_nb.errors import ParameterError
-from slt_nb.params import load_params, parse_list
+from slt_nb.params import load_params, parse_flag, parse_list, parse_mapping
 
 
 @pytest.mark.parametrize("typed, expected", [
@@ -39,3 +39,28 @@ def test_load_params_reads_splits_given_as_a_string():
     assert load_params("How2Sign", {"splits": '["train"]'})["splits"] == ["train"]
     assert load_params("How2Sign", {"splits": "val,test"})["splits"] == ["val", "test"]
     assert load_params("How2Sign")["splits"] == ["train", "val", "test"]
+
+
+@pytest.mark.parametrize("typed, expected", [("no", False), ("No", False), ("false", False), ("off", False), ("0", False),
+                                             (0, False), (False, False), ("yes", True), ("TRUE", True), ("on", True),
+                                             (1, True), (True, True), (None, True)])
+def test_yes_no_parameters_read_the_words_papermill_passes_as_strings(typed, expected):
+    assert parse_flag("resume", typed, default=True) is expected
+
+
+@pytest.mark.parametrize("bad", ["nope", "2", 2, [True], "maybe"])
+def test_a_yes_no_value_that_is_no_flag_names_the_parameter(bad):
+    with pytest.raises(ParameterError, match=r"parameter 'resume': .* is not a yes/no value; accepted: true/false"):
+        parse_flag("resume", bad, default=True)
+
+
+@pytest.mark.parametrize("typed, expected", [('{"model.embed_dim": 64, "augment": true}', {"model.embed_dim": 64, "augment": True}),
+                                             ({"seed": 3}, {"seed": 3}), (None, {}), ("", {})])
+def test_mapping_parameters_read_the_json_string_papermill_passes(typed, expected):
+    assert parse_mapping("overrides", typed) == expected
+
+
+@pytest.mark.parametrize("bad", ['{"model.embed_dim": 64', "[1, 2]", "42", 7])
+def test_a_mapping_value_that_is_no_mapping_names_the_parameter(bad):
+    with pytest.raises(ParameterError, match="parameter 'overrides'"):
+        parse_mapping("overrides", bad)
