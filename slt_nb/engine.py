@@ -221,7 +221,16 @@ class Engine:
                 key = futures[future]
                 seconds = time.perf_counter() - started
                 if future.status == "finished":
-                    yield TaskOutcome(key, result=future.result(), seconds=seconds)
+                    try:
+                        # Fetched at once and released: a result left on a worker is lost with it
+                        # when another task kills that worker, and is recomputed beside the culprit.
+                        result = future.result()
+                    except KilledWorker:
+                        killed.append(key)
+                        continue
+                    finally:
+                        future.release()
+                    yield TaskOutcome(key, result=result, seconds=seconds)
                     continue
                 exc = future.exception()
                 if isinstance(exc, KilledWorker):
