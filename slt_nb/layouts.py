@@ -210,3 +210,99 @@ OPENPOSE_274 = consecutive_layout(
      ("face", OPENPOSE_FACE_70)],
 )
 LAYOUTS[OPENPOSE_274.name] = OPENPOSE_274
+
+
+# --- One layout for every corpus -------------------------------------------------------------
+#
+# `aligned`: MediaPipe Pose 33 x,y (66) + left hand 21 x,y (42) + right hand 21 x,y (42) = 150,
+# whatever estimator made the poses. A reader's own layout is mapped into it by point name, so a
+# corpus with a new skeleton declares its points and gets the aligned layout for free. Both
+# OpenPose and MediaPipe name points by the signer's own left and right (the person's left
+# shoulder is on the image's right in a front view); tests check this on the same video
+# through both estimators.
+ALIGNED_150 = consecutive_layout(
+    "aligned_pose33_hands_xy",
+    [("pose", MEDIAPIPE_POSE_33), ("left_hand", MEDIAPIPE_HAND_21), ("right_hand", MEDIAPIPE_HAND_21)],
+)
+LAYOUTS[ALIGNED_150.name] = ALIGNED_150
+
+# Which segment of a reader's layout holds the points of an aligned segment.
+SEGMENT_ROLES = {"pose": ("pose", "body"), "left_hand": ("left_hand",), "right_hand": ("right_hand",)}
+# The same joint under another name: MediaPipe's foot index is OpenPose's big toe.
+POINT_CORRESPONDENCES = {
+    "left_foot_index": ("left_big_toe",),
+    "right_foot_index": ("right_big_toe",),
+}
+
+
+@dataclass(frozen=True)
+class PointMap:
+    """Where each point of a target layout comes from in a source layout (point indices, x,y each)."""
+
+    source: FeatureLayout
+    target: FeatureLayout
+    source_points: np.ndarray  # index of the point in the source row (column // 2)
+    target_points: np.ndarray
+    pairs: tuple[tuple[str, str, str, str], ...]  # (target segment, point, source segment, point)
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        """(T, source points, k) -> (T, target points, k); target points with no source are 0."""
+        out = np.zeros((points.shape[0], self.target.width // 2) + points.shape[2:], dtype=points.dtype)
+        out[:, self.target_points] = points[:, self.source_points]
+        return out
+
+    def filled_columns(self) -> list[list[int]]:
+        """[start, stop) column ranges of the target this source can ever fill."""
+        cols = sorted(int(c) for p in self.target_points for c in (2 * p, 2 * p + 1))
+        ranges: list[list[int]] = []
+        for c in cols:
+            if ranges and ranges[-1][1] == c:
+                ranges[-1][1] = c + 1
+            else:
+                ranges.append([c, c + 1])
+        return ranges
+
+    def to_manifest(self) -> dict:
+        missing = [f"{seg.name}.{name}" for seg in self.target.segments for name in seg.skeleton.points
+                   if (seg.name, name) not in {(a, b) for a, b, _, _ in self.pairs}]
+        return {
+            "from": self.source.name,
+            "by": "point name (signer's own left/right)",
+            "points_filled": len(self.pairs),
+            "points_never_filled": missing,
+            "columns_filled": self.filled_columns(),
+            "renamed": {f"{t}.{tp}": f"{s}.{sp}" for t, tp, s, sp in self.pairs if tp != sp},
+        }
+
+
+def _point_offset(layout: FeatureLayout, segment: Segment) -> int:
+    if len(segment.dims) != 2:
+        raise ValueError(f"layout {layout.name}: segment {segment.name} has dims {segment.dims}; x,y expected")
+    return segment.start // 2
+
+
+def point_map(source: FeatureLayout, target: FeatureLayout = ALIGNED_150) -> PointMap:
+    """Map `source` into `target` by segment role and point name (see SEGMENT_ROLES, POINT_CORRESPONDENCES)."""
+    src, dst, pairs = [], [], []
+    by_name = {s.name: s for s in source.segments}
+    for seg in target.segments:
+        candidates = [by_name[n] for n in SEGMENT_ROLES.get(seg.name, (seg.name,)) if n in by_name]
+        if not candidates:
+            continue
+        from_seg = candidates[0]
+        for i, name in enumerate(seg.skeleton.points):
+            for alias in (name,) + POINT_CORRESPONDENCES.get(name, ()):
+                if alias in from_seg.skeleton.points:
+                    src.append(_point_offset(source, from_seg) + from_seg.skeleton.index(alias))
+                    dst.append(_point_offset(target, seg) + i)
+                    pairs.append((seg.name, name, from_seg.name, alias))
+                    break
+    return PointMap(source, target, np.array(src, dtype=np.intp), np.array(dst, dtype=np.intp), tuple(pairs))
+
+
+def find_point(layout: FeatureLayout, name: str) -> int | None:
+    """Index (column // 2) of a named point in a body segment of the layout, or None."""
+    for seg in layout.segments:
+        if seg.name in SEGMENT_ROLES["pose"] and name in seg.skeleton.points:
+            return _point_offset(layout, seg) + seg.skeleton.index(name)
+    return None

@@ -33,6 +33,10 @@ class ClipData:
     frames: np.ndarray  # (T, layout.width) float32
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # things worth a look, e.g. frame gaps
+    # For the export's feature options (slt_nb.export.features), when the reader knows them:
+    confidence: np.ndarray | None = None  # (T, points) the estimator's confidence / visibility per point
+    pixel_scale: tuple[float, float] = (1.0, 1.0)  # multiply x, y by this for pixels (undo frame division)
+    fps: float | None = None  # the clip's own frame rate (None: the reader's `fps`)
 
 
 @dataclass

@@ -134,6 +134,7 @@ class How2SignReader:
     frame_sizes: str | None = None  # a clip,width,height CSV for clips whose video is not in the tree
     layout = OPENPOSE_134
     inspection_layout = OPENPOSE_274  # inspection also reads the face, which the export leaves out
+    point_confidence = "OpenPose confidence"
     fps = 24.0
     demo_params = "How2Sign"
 
@@ -324,7 +325,7 @@ class How2SignReader:
 
     def read(self, item: ExportItem) -> ClipData:
         folder, size = self._where(item)
-        rows, counts, files = read_openpose_clip(folder, size)
+        rows, counts, files, confidence = read_openpose_clip(folder, size, with_confidence=True)
         notes = []
         if files.gaps:
             notes.append(f"frame numbers missing: {files.describe_gaps()} ({len(rows)} frames found)")
@@ -336,7 +337,8 @@ class How2SignReader:
                          f"{size}: is the video larger?")
         c = counts.as_dict()
         c["frame_gaps"] = len(files.gaps)
-        return ClipData(rows, c, notes)
+        return ClipData(rows, c, notes, confidence=confidence,
+                        pixel_scale=(float(size[0]), float(size[1])) if size else (1.0, 1.0), fps=self.fps)
 
     def describe(self) -> dict:
         tree = self.tree() if self.keypoints_dir == "auto" else None

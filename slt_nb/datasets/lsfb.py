@@ -60,6 +60,7 @@ class LSFBReader:
     variant: str = ""
     layout = MEDIAPIPE_150
     inspection_layout = MEDIAPIPE_150
+    point_confidence = None  # the .npy arrays hold x, y, z: no visibility
     frame_size = (720, 576)  # the session videos; MediaPipe coordinates are fractions of it
     demo_params = "LSFB-CONT"
     session_opens: int = field(default=0, compare=False)  # how many times a session was opened
@@ -80,7 +81,7 @@ class LSFBReader:
         return cls(
             annotations=params.get("annotations", "{data_root}/annotations.csv"),
             poses_dir=params.get("poses_dir", "{data_root}/poses"),
-            fps=float(params.get("fps", 50)),
+            fps=float(params.get("source_fps", 50)),
             **common_params(params),
         )
 
@@ -336,7 +337,8 @@ class LSFBReader:
             notes.append(f"{int(corrupt.sum())} of {len(frames)} frames written as zeros: infinite or absurd "
                          f"(>= {ABSURD_VALUE:g}) coordinates")
         counts["frames"] = len(frames)
-        return ClipData(frames, counts, notes)
+        return ClipData(frames, counts, notes, pixel_scale=(float(self.frame_size[0]), float(self.frame_size[1])),
+                        fps=self.fps)
 
     def describe(self) -> dict:
         try:

@@ -67,6 +67,12 @@ def holistic_points(pose, path: str) -> dict[str, np.ma.MaskedArray]:
     return out
 
 
+def holistic_confidence(pose) -> np.ndarray:
+    """(T, 75) the first person's confidence (MediaPipe visibility) per point, in layout order."""
+    return np.concatenate([np.asarray(pose.get_components([COMPONENTS[seg.name]]).body.confidence[:, 0], np.float32)
+                           for seg in MEDIAPIPE_150.segments], axis=1)
+
+
 @register_reader("pose_format")
 @dataclass
 class PoseFormatReader:
@@ -84,6 +90,7 @@ class PoseFormatReader:
     augmented_splits: tuple[str, ...] = ()
     layout = MEDIAPIPE_150
     inspection_layout = MEDIAPIPE_150
+    point_confidence = "MediaPipe visibility (pose-format confidence)"
     demo_params = "PoseFormat"
 
     @classmethod
@@ -92,7 +99,7 @@ class PoseFormatReader:
         return cls(
             annotations=params.get("annotations", "{data_root}/annotations.csv"),
             poses_dir=params.get("poses_dir", "{data_root}/poses"),
-            fps=float(params.get("fps", 25)),
+            fps=float(params.get("source_fps", 25)),
             frame_size=(int(size[0]), int(size[1])),
             coordinates=params.get("coordinates", "normalised"),
             **common_params(params),
@@ -151,7 +158,10 @@ class PoseFormatReader:
             notes.append(f"{path}: recorded at {float(pose.body.fps):g} fps, the reader assumes {self.fps:g}")
         if pose.body.data.shape[1] > 1:
             notes.append(f"{path}: {pose.body.data.shape[1]} people; the first is exported")
-        return ClipData(frames, counts, notes)
+        file_fps = float(pose.body.fps)
+        return ClipData(frames, counts, notes, confidence=holistic_confidence(pose),
+                        pixel_scale=(float(width), float(height)) if self.coordinates == "normalised" else (1.0, 1.0),
+                        fps=file_fps if file_fps > 0 else self.fps)
 
     def read_for_inspection(self, item: ExportItem) -> ClipData:
         return self.read(item)

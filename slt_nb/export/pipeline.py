@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +27,7 @@ from slt_nb import __version__
 from slt_nb.atomic import atomic_write_text
 from slt_nb.datasets.base import DatasetReader, ExportItem, Skipped, SplitPlan
 from slt_nb.engine import Engine, TaskOutcome, is_machine_error
+from slt_nb.export.features import FeatureOptions, FeatureTransform
 from slt_nb.errors import ClipError
 from slt_nb.journal import OutputLock, Staging, content_key, explain_write_error, write_record
 from slt_nb.formats.manifest import manifest_path, read_manifest
@@ -59,6 +60,17 @@ class ExportOptions:
     feature_size: int = 1024
     compresslevel: int = 1
     min_frames: int = SIGNFORMER_MIN_FRAMES  # shorter clips become NaN in Signformer's encoder
+    features: FeatureOptions = field(default_factory=FeatureOptions)  # layout, scale, rate (export.features)
+
+
+def _check_width(reader: DatasetReader, options: ExportOptions) -> FeatureTransform:
+    transform = FeatureTransform(options.features, reader.layout)
+    if transform.target.width > options.feature_size:
+        raise ValueError(
+            f"{reader.dataset}: layout {transform.target.name} has {transform.target.width} features, "
+            f"more than feature_size {options.feature_size}"
+        )
+    return transform
 
 
 def export_shard(
@@ -85,11 +97,7 @@ def export_shard(
     plan = plan or reader.plan(split)
     if parts is None:
         parts = dict(enumerate(plan_parts(plan.items, options.chunk_size)))
-    if reader.layout.width > options.feature_size:
-        raise ValueError(
-            f"{reader.dataset}: layout {reader.layout.name} has {reader.layout.width} features, "
-            f"more than feature_size {options.feature_size}"
-        )
+    transform = _check_width(reader, options)
     out = Path(directory or options.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     fragment = _empty_fragment()
@@ -111,9 +119,14 @@ def export_shard(
                         )
                     if clip.frames.shape[0] == 0:
                         raise ClipError(f"{item.clip}: no frames")
-                    if clip.frames.shape[0] < options.min_frames:
+                    frames, feature_counts = transform.apply(
+                        clip.frames, item.clip, clip.fps or getattr(reader, "fps", None), clip.pixel_scale,
+                        clip.confidence)
+                    if frames.shape[0] < options.min_frames:
+                        resampled = (f" after resampling {clip.frames.shape[0]} to {options.features.fps:g} fps"
+                                     if frames.shape[0] != clip.frames.shape[0] else "")
                         raise ClipError(
-                            f"{item.clip}: {clip.frames.shape[0]} frame(s), fewer than min_frames "
+                            f"{item.clip}: {frames.shape[0]} frame(s){resampled}, fewer than min_frames "
                             f"{options.min_frames} (Signformer's encoder gives NaN for clips under 2 frames)"
                         )
                 except ClipError as exc:
@@ -121,10 +134,12 @@ def export_shard(
                         asdict(Skipped(row, item.clip, str(exc), plan.annotation_file)) for row in item.rows
                     )
                     continue
-                writer.add_clip(item.samples, clip.frames, signer=item.signer)
+                writer.add_clip(item.samples, frames, signer=item.signer)
                 fragment["rows_exported"] += len(item.rows)
-                fragment["clip_frames"][item.clip] = int(clip.frames.shape[0])
-                for key, value in clip.counts.items():
+                fragment["clip_frames"][item.clip] = int(frames.shape[0])
+                if frames.shape[0] != clip.frames.shape[0]:
+                    fragment.setdefault("source_frames", {})[item.clip] = int(clip.frames.shape[0])
+                for key, value in {**clip.counts, **feature_counts}.items():
                     counts[key] = counts.get(key, 0) + int(value)
                 fragment["notes"].extend({"clip": item.clip, "note": n} for n in clip.notes)
         info = writer.info
@@ -145,6 +160,8 @@ def merge_fragments(fragments: list[dict]) -> dict:
         merged["skipped"].extend(frag["skipped"])
         merged["notes"].extend(frag["notes"])
         merged["clip_frames"].update(frag["clip_frames"])
+        if frag.get("source_frames"):
+            merged.setdefault("source_frames", {}).update(frag["source_frames"])
         merged["rows_exported"] += frag["rows_exported"]
         merged["reads"] += frag["reads"]
         for key, value in frag["counts"].items():
@@ -209,11 +226,7 @@ def export_split(
     """
     started = time.perf_counter()
     plan = reader.plan(split)
-    if reader.layout.width > options.feature_size:
-        raise ValueError(
-            f"{reader.dataset}: layout {reader.layout.name} has {reader.layout.width} features, "
-            f"more than feature_size {options.feature_size}"
-        )
+    transform = _check_width(reader, options)
     parts = plan_parts(plan.items, options.chunk_size)
     names = [part_name(reader.dataset, split, i, options.feature_size, reader.variant) for i in range(len(parts))]
     keys = [part_key(reader, split, options, i, items) for i, items in enumerate(parts)]
@@ -277,6 +290,8 @@ def export_split(
             engine=runner.describe(),
             resumed_parts=len(resumed),
             failed_parts=[{"index": i, "file": names[i], "reason": r} for i, r in sorted(failed.items())],
+            parameters=export_parameters(reader, options),
+            features=transform.describe(getattr(reader, "point_confidence", None)),
         )
         if entry["rows_exported"] + entry["rows_skipped"] != entry["annotation_rows"]:
             raise RuntimeError(
@@ -308,10 +323,27 @@ def manifest_with(reader: DatasetReader, split: str, entry: dict, options: Expor
         feature_size=options.feature_size,
         chunk_size=options.chunk_size,
         reader=reader.describe(),
-        layout=reader.layout.to_manifest(options.feature_size),
+        layout=_layout_entry(reader, options),
     )
     manifest["splits"][split] = entry
     return path, json.dumps(manifest, indent=1, ensure_ascii=False)
+
+
+def export_parameters(reader: DatasetReader, options: ExportOptions) -> dict:
+    """The parameters that decide what an exported number means, recorded per split.
+
+    Exports meant to be trained together must agree on all of them (`validate` refuses a mix).
+    """
+    return {**options.features.as_dict(), "coordinates": reader.describe().get("coordinates", "normalised"),
+            "feature_size": options.feature_size}
+
+
+def _layout_entry(reader: DatasetReader, options: ExportOptions) -> dict:
+    transform = FeatureTransform(options.features, reader.layout)
+    entry = transform.target.to_manifest(options.feature_size)
+    if transform.map is not None:
+        entry["alignment"] = transform.map.to_manifest()
+    return entry
 
 
 def write_manifest(reader: DatasetReader, split: str, entry: dict, options: ExportOptions) -> Path:

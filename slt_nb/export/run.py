@@ -5,6 +5,7 @@ from pathlib import Path
 
 from slt_nb.datasets import reader_from_params
 from slt_nb.engine import Engine, EngineSettings
+from slt_nb.export.features import FeatureOptions
 from slt_nb.export.pipeline import ExportOptions, export_split
 from slt_nb.formats.pami import SIGNFORMER_MIN_FRAMES
 from slt_nb.formats.manifest import manifest_path, read_manifest, skipped_by_reason
@@ -17,6 +18,7 @@ def export_options(params: dict) -> ExportOptions:
         chunk_size=int(params.get("chunk_size", 100)),
         feature_size=int(params.get("feature_size", 1024)),
         min_frames=int(params.get("min_frames", SIGNFORMER_MIN_FRAMES)),
+        features=FeatureOptions.from_params(params),
     )
 
 

@@ -179,8 +179,8 @@ def _read_bytes(path: str) -> bytes:
 
 
 def read_openpose_frames(
-    paths: list[str], frame_size: tuple[int, int] | None = (1280, 720)
-) -> tuple[np.ndarray, FrameCounts]:
+    paths: list[str], frame_size: tuple[int, int] | None = (1280, 720), with_confidence: bool = False
+) -> tuple[np.ndarray, FrameCounts] | tuple[np.ndarray, FrameCounts, np.ndarray]:
     """Rows of the 134-feature layout for the given frame files, in the given order.
 
     frame_size (width, height) normalises x and y to [0, 1]; None keeps pixels. Undetected
@@ -188,7 +188,8 @@ def read_openpose_frames(
     (beyond ABSURD_VALUE) value is written as zeros and counted in `zeroed_frames`: one corrupt
     frame should not cost the clip, and Signformer would turn the value into a NaN loss. Raises
     ClipError naming the file on unparsable JSON, a keypoint array of the wrong length or a
-    value that is not a number (a string, a boolean, a list).
+    value that is not a number (a string, a boolean, a list). `with_confidence` also returns
+    each point's confidence, (T, 67) float32 (0 for zeroed frames).
     """
     counts = FrameCounts(frames=len(paths))
     chunks: list = []  # every frame's doubles, joined once for the clip
@@ -219,16 +220,19 @@ def read_openpose_frames(
         # the frame are not, and usually mean the clip is 1920x1080, not the frame size given.
         body = xy[:, : BODY_25.size]
         counts.outside_frame = int(np.count_nonzero((body > OUTSIDE_FRAME).any(axis=(1, 2))))
+    if with_confidence:
+        return xy.reshape(len(paths), POINTS * 2), counts, np.ascontiguousarray(xyc[:, :, 2])
     return xy.reshape(len(paths), POINTS * 2), counts
 
 
 def read_openpose_clip(
-    directory: str, frame_size: tuple[int, int] | None = (1280, 720)
-) -> tuple[np.ndarray, FrameCounts, FrameFiles]:
-    """All frames of one clip folder: (T, 134) rows, what they contained, and the frame files."""
+    directory: str, frame_size: tuple[int, int] | None = (1280, 720), with_confidence: bool = False
+) -> tuple:
+    """All frames of one clip folder: (T, 134) rows, what they contained, the frame files
+    (and with `with_confidence` the (T, 67) confidences last)."""
     files = list_frame_files(directory)
-    rows, counts = read_openpose_frames(files.paths, frame_size)
-    return rows, counts, files
+    read = read_openpose_frames(files.paths, frame_size, with_confidence)
+    return (read[0], read[1], files) + tuple(read[2:])
 
 
 def read_openpose_faces(paths: list[str], frame_size: tuple[int, int] | None = (1280, 720)) -> np.ndarray:

@@ -298,7 +298,7 @@ def open_source(dataset: str, data_root: str | None = None, splits: list[str] | 
         # Users download one split at a time: summarise the splits the tree has.
         split_list = [s for s in split_list if s in present] or present
     size = params.get("frame_size")
-    return ReaderSource(reader, split_list, fps=params.get("fps"), frame_size=tuple(size) if size else None,
+    return ReaderSource(reader, split_list, fps=params.get("source_fps"), frame_size=tuple(size) if size else None,
                         with_face=with_face)
 
 

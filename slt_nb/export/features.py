@@ -1,0 +1,186 @@
+"""What an exported column means: layout, scale and frame rate, the same for every corpus.
+
+A reader returns a clip's frames in its own layout (How2Sign: OpenPose BODY_25, LSFB-CONT and
+PoseFormat: MediaPipe Pose 33), divided by its own frame size, at its own frame rate. With the
+default options (`seed` layout, `frame` normalisation, no `fps`, no `min_confidence`) the export
+writes them as they are, byte for byte what slt-nb always wrote. The other options make exports
+of different corpora mean the same thing, in this order per clip:
+
+1. `min_confidence`: points the estimator was less sure of (OpenPose confidence, MediaPipe
+   visibility where the reader has it) become undetected (0, 0).
+2. `feature_layout: aligned`: points moved by name into `ALIGNED_150` (MediaPipe Pose 33 + two
+   hands); points the estimator does not have stay 0 (the manifest lists which columns a
+   corpus can ever fill).
+3. `fps`: the clip resampled to a common rate. Per point and output frame: linear between the
+   two source frames around it when both detect the point, else the nearest source frame (an
+   undetected point is never interpolated from; if the nearest frame lacks it, it stays 0).
+4. `normalize: shoulders`: in pixels (x and y on one scale whatever the aspect ratio), origin at
+   the midpoint of the shoulders and unit = shoulder width, per frame; a frame lacking a
+   shoulder uses the clip's median midpoint and width. Undetected points stay exactly 0.
+
+Signformer treats a frame whose column 0 is 0 as padding (`frame[0] != 0`). Whenever the
+options change anything, a frame with any detected point whose column 0 would be exactly 0 gets
+`COLUMN0_GUARD` (the smallest normal float32) there instead, so it is never masked away.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from slt_nb.errors import ClipError, ParameterError
+from slt_nb.layouts import ALIGNED_150, FeatureLayout, PointMap, find_point, point_map
+
+FEATURE_LAYOUTS = ("seed", "aligned")
+NORMALIZATIONS = ("frame", "shoulders")
+COLUMN0_GUARD = float(np.finfo(np.float32).tiny)
+RESAMPLING = ("linear between the two source frames around an output frame where both detect the point, "
+              "else the nearest source frame; never from an undetected point")
+
+
+@dataclass(frozen=True)
+class FeatureOptions:
+    """The export parameters that decide what a column means (recorded in the manifest)."""
+
+    feature_layout: str = "seed"
+    normalize: str = "frame"
+    fps: float | None = None
+    min_confidence: float = 0.0
+
+    @classmethod
+    def from_params(cls, params: dict) -> "FeatureOptions":
+        layout = str(params.get("feature_layout") or "seed").strip()
+        if layout not in FEATURE_LAYOUTS:
+            raise ParameterError(f"parameter 'feature_layout': {layout!r} is not one of {list(FEATURE_LAYOUTS)}")
+        normalize = str(params.get("normalize") or "frame").strip()
+        if normalize not in NORMALIZATIONS:
+            raise ParameterError(f"parameter 'normalize': {normalize!r} is not one of {list(NORMALIZATIONS)}")
+        fps = _number(params, "fps", None)
+        if fps is not None and not (0 < fps <= 1000):
+            raise ParameterError(f"parameter 'fps': {fps:g} is not a frame rate (0 < fps <= 1000); null keeps each clip's own")
+        conf = _number(params, "min_confidence", 0.0)
+        if not 0 <= conf <= 1:
+            raise ParameterError(f"parameter 'min_confidence': {conf:g} is not between 0 and 1")
+        return cls(layout, normalize, fps, conf)
+
+    @property
+    def identity(self) -> bool:
+        return self == FeatureOptions()
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _number(params: dict, name: str, default):
+    value = params.get(name)
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "null", "none")):
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"parameter {name!r}: {value!r} is not a number") from None
+
+
+def resampled_length(frames: int, source_fps: float, target_fps: float) -> int:
+    """Frames at target_fps covering the same span: output k at time k/target <= (frames-1)/source."""
+    if frames <= 0:
+        return 0
+    ratio = Fraction(target_fps).limit_denominator(10**6) / Fraction(source_fps).limit_denominator(10**6)
+    return int((frames - 1) * ratio) + 1
+
+
+def resample(points: np.ndarray, detected: np.ndarray, source_fps: float, target_fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(T, P, 2) points and (T, P) detection at source_fps -> the same at target_fps (see module doc)."""
+    n = points.shape[0]
+    m = resampled_length(n, source_fps, target_fps)
+    ratio = Fraction(source_fps).limit_denominator(10**6) / Fraction(target_fps).limit_denominator(10**6)
+    exact = [Fraction(k) * ratio for k in range(m)]
+    lo = np.array([int(s) for s in exact], dtype=np.intp)
+    w = np.array([float(s - int(s)) for s in exact], dtype=np.float32)
+    hi = np.minimum(lo + 1, n - 1)
+    nearest = np.where(w > 0.5, hi, lo)
+    both = detected[lo] & detected[hi]
+    linear = points[lo] * (1 - w)[:, None, None] + points[hi] * w[:, None, None]
+    out_detected = np.where(both, True, detected[nearest])
+    out = np.where(both[..., None], linear, points[nearest])
+    out[~out_detected] = 0
+    return out.astype(np.float32), out_detected
+
+
+def shoulder_frame(points: np.ndarray, detected: np.ndarray, left: int, right: int, clip: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame origin (T, 2) and unit (T,): shoulder midpoint and width, the clip's median where missing."""
+    both = detected[:, left] & detected[:, right]
+    mid = (points[:, left] + points[:, right]) / 2
+    width = np.linalg.norm(points[:, left] - points[:, right], axis=1)
+    good = both & (width > 0)
+    if not good.any():
+        raise ClipError(f"{clip}: no frame has both shoulders detected; normalize 'shoulders' needs them "
+                        f"(export it with normalize 'frame', or leave it out)")
+    origin = np.where(good[:, None], mid, np.median(mid[good], axis=0))
+    unit = np.where(good, width, np.median(width[good]))
+    return origin.astype(np.float32), unit.astype(np.float32)
+
+
+class FeatureTransform:
+    """Turns a reader's frames into exported rows under FeatureOptions (see the module doc)."""
+
+    def __init__(self, options: FeatureOptions, layout: FeatureLayout):
+        self.options = options
+        self.source = layout
+        self.map: PointMap | None = point_map(layout, ALIGNED_150) if options.feature_layout == "aligned" else None
+        self.target = ALIGNED_150 if self.map is not None else layout
+        self.shoulders = (find_point(self.target, "left_shoulder"), find_point(self.target, "right_shoulder"))
+        if options.normalize == "shoulders" and None in self.shoulders:
+            raise ParameterError(f"normalize 'shoulders': layout {self.target.name} has no left and right shoulder")
+
+    def apply(self, frames: np.ndarray, clip: str, source_fps: float | None, pixel_scale=(1.0, 1.0),
+              confidence: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+        """(T, source width) -> (T', target width) float32, and counts for the manifest."""
+        counts: dict[str, int] = {}
+        if self.options.identity:
+            return frames, counts
+        t = frames.shape[0]
+        points = frames.reshape(t, -1, 2).astype(np.float32)
+        detected = (points != 0).any(axis=2)
+        if self.options.min_confidence > 0 and confidence is not None:
+            low = detected & (confidence < self.options.min_confidence)
+            counts["points_below_min_confidence"] = int(low.sum())
+            detected = detected & ~low
+            points = np.where(detected[..., None], points, 0)
+        if self.map is not None:
+            points, detected = self.map.apply(points), self.map.apply(detected)
+        if self.options.fps is not None and t > 0:
+            if not source_fps:
+                raise ClipError(f"{clip}: the reader knows no frame rate for this clip; cannot resample to {self.options.fps:g} fps")
+            if float(source_fps) != float(self.options.fps):
+                points, detected = resample(points, detected, float(source_fps), self.options.fps)
+        if self.options.normalize == "shoulders" and points.shape[0]:
+            pixels = points * np.asarray(pixel_scale, dtype=np.float32)
+            origin, unit = shoulder_frame(pixels, detected, *self.shoulders, clip)
+            points = (pixels - origin[:, None, :]) / unit[:, None, None]
+            points[~detected] = 0
+        rows = np.ascontiguousarray(points.reshape(points.shape[0], -1), dtype=np.float32)
+        guard = detected.any(axis=1) & (rows[:, 0] == 0) if rows.shape[0] else np.zeros(0, bool)
+        if guard.any():
+            rows[guard, 0] = COLUMN0_GUARD
+            counts["column0_guarded_frames"] = int(guard.sum())
+        return rows, counts
+
+    def describe(self, point_confidence: str | None) -> dict:
+        o = self.options
+        entry = {
+            **o.as_dict(),
+            "layout": self.target.name,
+            "coordinates": ("x,y divided by each clip's frame width and height" if o.normalize == "frame" else
+                            "pixels, origin at the shoulders' midpoint, unit = shoulder width (per frame; "
+                            "the clip's median where a frame lacks a shoulder)"),
+            "resampling": RESAMPLING if o.fps is not None else "none: each clip at its source rate",
+            "min_confidence_applies_to": (point_confidence or "nothing: this reader has no per-point confidence")
+            if o.min_confidence else None,
+        }
+        if not o.identity:
+            entry["column0_guard"] = (f"a frame with any detected point whose column 0 would be 0 gets "
+                                      f"{COLUMN0_GUARD:.8g} there (float32 tiny), so Signformer's frame[0] != 0 "
+                                      f"mask keeps it; undetected points are 0")
+        return entry
