@@ -56,12 +56,12 @@ class LSFBReader:
     augmented_splits: tuple[str, ...] = ("train",)
     poses_dir: str = "{data_root}/poses"
     fps: float = 50.0
+    frame_size: tuple[int, int] = (720, 576)  # the session videos; MediaPipe coordinates are fractions of it
     dataset: str = "LSFB-CONT"
     variant: str = ""
     layout = MEDIAPIPE_150
     inspection_layout = MEDIAPIPE_150
     point_confidence = None  # the .npy arrays hold x, y, z: no visibility
-    frame_size = (720, 576)  # the session videos; MediaPipe coordinates are fractions of it
     demo_params = "LSFB-CONT"
     session_opens: int = field(default=0, compare=False)  # how many times a session was opened
 
@@ -82,6 +82,7 @@ class LSFBReader:
             annotations=params.get("annotations", "{data_root}/annotations.csv"),
             poses_dir=params.get("poses_dir", "{data_root}/poses"),
             fps=float(params.get("source_fps", 50)),
+            frame_size=tuple(int(v) for v in params.get("frame_size") or (720, 576)),
             **common_params(params),
         )
 

@@ -334,8 +334,8 @@ def export_parameters(reader: DatasetReader, options: ExportOptions) -> dict:
 
     Exports meant to be trained together must agree on all of them (`validate` refuses a mix).
     """
-    return {**options.features.as_dict(), "coordinates": reader.describe().get("coordinates", "normalised"),
-            "feature_size": options.feature_size}
+    return {**options.features.as_dict(), "layout": FeatureTransform(options.features, reader.layout).target.name,
+            "coordinates": reader.describe().get("coordinates", "normalised"), "feature_size": options.feature_size}
 
 
 def _layout_entry(reader: DatasetReader, options: ExportOptions) -> dict:

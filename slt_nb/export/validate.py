@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from slt_nb.export.consistency import manifest_conflicts
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, file_sha256, load_signformer
 from slt_nb.signformer.memory import manifests_in, ram_summary_lines
 
@@ -223,7 +224,35 @@ def validate_exports(inputs, max_sent_length: int = 400, feature_size: int | Non
                     add("warning", "max_sent_length",
                         f"{sign.shape[0]} frames > max_sent_length {max_sent_length}: dropped from training", name)
     report.findings += _feature_size_findings(sizes, feature_size)
+    report.findings += _parameter_findings(inputs)
     return report
+
+
+def _parameter_findings(inputs) -> list[Finding]:
+    """Errors where exports (or splits of one) to be trained together disagree on what a number means."""
+    manifests, bare = [], []
+    for item in inputs:
+        path = Path(item)
+        paths = sorted(path.glob("*.manifest.json")) if path.is_dir() else [path]
+        for p in paths:
+            if not p.name.endswith(".manifest.json"):
+                bare.append(p)
+                continue
+            try:
+                manifest = json.loads(p.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # reported by the manifest check
+            if isinstance(manifest, dict) and isinstance(manifest.get("splits"), dict):
+                manifests.append((p, manifest))
+    findings = [Finding("error", "parameters", ", ".join(str(p) for p, _ in manifests), "", message)
+                for message in manifest_conflicts([(p.name[: -len(".manifest.json")], m) for p, m in manifests])]
+    stems = {p.name[: -len(".manifest.json")] for p, _ in manifests}
+    for p in bare:
+        if manifests and p.name.split(".pami0.")[0] not in stems:
+            findings.append(Finding("warning", "parameters", str(p), "",
+                                    "no manifest beside it: its layout, normalisation and frame rate are unknown, "
+                                    "so it cannot be checked against the other exports"))
+    return findings
 
 
 def _feature_size_findings(sizes: list[tuple[str, str, str, int]], required: int | None) -> list[Finding]:

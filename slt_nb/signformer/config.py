@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from slt_nb.export.consistency import conflicts, split_parameters
 from slt_nb.formats.manifest import read_manifest
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, SIGNFORMER_SPLIT, file_sha256
 
@@ -100,7 +101,7 @@ def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[lis
             raise ConfigError(f"{entry}: {part_path} differs from the sha256 in {manifest_file.name} "
                               "(changed or truncated since the export)")
         files.append(str(relative_folder / part["file"]) if str(relative_folder) != "." else part["file"])
-    return files, int(manifest["feature_size"]), splits[found]
+    return files, int(manifest["feature_size"]), {**splits[found], "parameters": split_parameters(manifest, found)}
 
 
 def _entries(value, key: str) -> list[str]:
@@ -115,6 +116,7 @@ def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256
     data_root = Path(root) / str(data.get("data_path", "./data"))
     resolved = {}
     sizes: dict[str, int] = {}
+    deciding: list[tuple[str, dict]] = []  # (entry, parameters) of every export stem
     max_sent_length = int(data.get("max_sent_length", REQUIRED_DEFAULTS["max_sent_length"]))
     for key in ("train", "dev", "test"):
         files = []
@@ -133,6 +135,8 @@ def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256
                              "turns them into NaN")
             if size is not None:
                 sizes[str(entry)] = size
+            if split_entry.get("parameters"):
+                deciding.append((str(entry), split_entry["parameters"]))
             files += parts
         resolved[key] = files
     configured = data.get("feature_size")
@@ -149,6 +153,9 @@ def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256
                           "export them with the same feature_size")
     if distinct and total is not None and distinct[0] != total:
         raise ConfigError(f"data.feature_size is {configured} but the exports have {distinct[0]} features")
+    mixed = conflicts(deciding)
+    if mixed:
+        raise ConfigError("these exports cannot be trained together: " + "; ".join(mixed))
     if total is None:
         if not distinct:
             raise ConfigError("data.feature_size is missing and no export manifest gives it")

@@ -3,12 +3,17 @@ from slt_nb.export.run import run_export
 from slt_nb.params import load_params
 
 
-def make_demo_exports(tmp_path_factory):
+# Exports trained together must mean the same thing column by column (signformer-config refuses
+# How2Sign's seed layout beside LSFB-CONT's), so the shared exports use the aligned options.
+ALIGNED = {"feature_layout": "aligned", "normalize": "shoulders", "fps": 25}
+
+
+def make_demo_exports(tmp_path_factory, **options):
     """The demo How2Sign and LSFB-CONT exports, 3 samples a part so every split has several parts."""
     out = tmp_path_factory.mktemp("exports")
     manifests = {}
     for name in ("How2Sign", "LSFB-CONT"):
-        manifests[name] = run_export(load_params(name, {"output_dir": str(out), "chunk_size": 3}))
+        manifests[name] = run_export(load_params(name, {"output_dir": str(out), "chunk_size": 3, **(options or ALIGNED)}))
     return out, manifests
 
 

@@ -78,9 +78,9 @@ def test_examples_and_vocabularies_match_signformers_loading(demo_exports):
     assert any(n.startswith("train/CLSFB") for n in names) and any("rgb_front" in n for n in names)
     assert r_gls.itos == m_gls.itos and r_txt.itos == m_txt.itos
     assert len(m_txt) > 20
-    # samples stay at the layout's width: 134 for How2Sign, 150 for LSFB-CONT
+    # samples stay at the layout's width: 150 for both corpora in the aligned layout
     widths = {e.sequence.split("/")[1][:5]: e.sgn.width for e in m_train.examples}
-    assert widths["CLSFB"] == 150 and {w for k, w in widths.items() if k != "CLSFB"} == {134}
+    assert widths["CLSFB"] == 150 and {w for k, w in widths.items() if k != "CLSFB"} == {150}
 
 
 def test_train_filter_drops_the_same_samples(demo_exports):

@@ -17,8 +17,10 @@ def test_projection_counts_padded_and_real_width_bytes(demo_exports):
     largest = max(manifests["How2Sign"]["splits"]["train"]["clip_frames"].values())
     assert train["signformer_held"] == frames * 1024 * 4 + frames * FRAME_VIEW_BYTES
     assert train["signformer_peak"] == 2 * frames * 1024 * 4 + frames * FRAME_VIEW_BYTES
-    assert train["lean_held"] == frames * 134 * 4
-    assert train["lean_peak"] == frames * 134 * 4 + 2 * largest * 1024 * 4
+    width = manifests["How2Sign"]["layout"]["width"]
+    assert width == 150  # the aligned layout's real columns, before the zero padding
+    assert train["lean_held"] == frames * width * 4
+    assert train["lean_peak"] == frames * width * 4 + 2 * largest * 1024 * 4
 
 
 def test_all_splits_row_adds_up_the_datasets_loaded_together(demo_exports):
