@@ -7,6 +7,7 @@ Each such row is a named skip; the other rows plan and export as before.
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -208,3 +209,46 @@ def test_wlasl_extraction_reads_and_writes_nothing_outside_its_folders(tmp_path)
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.npz"))
     assert written == ["out/val/12312.npz", "out/val/69302.npz"]
     assert not list(tmp_path.glob("outside.npz*")) and not list((root / "videos").rglob("*.npz*"))
+
+
+# --- the training index of an extraction -----------------------------------------------------
+
+def test_training_index_rows_pointing_outside_the_extraction_are_skipped(tmp_path):
+    from slt_nb.formats.extraction import read_class_list
+    from slt_nb.testing.sign_task import CLASS_LIST, write_sign_task
+    from slt_nb.train.data import read_index
+
+    classes = read_class_list(CLASS_LIST)
+
+    task = write_sign_task(tmp_path / "task", num_classes=2, per_class={"train": 2}, feature_dim=8)
+    fdir = task["feature_dir"]
+    rows = list(csv.DictReader(open(fdir / "index.csv", encoding="utf-8")))
+    shutil.copy(fdir / rows[0]["path"], tmp_path / "outside.npz")  # a usable file outside the extraction
+    bad = {"up1": "../../outside.npz", "abs1": str(tmp_path / "outside.npz")}
+    rows += [dict(rows[0], video_id=vid, path=path) for vid, path in bad.items()]
+    with open(fdir / "index.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    records, skipped = read_index(fdir, classes, "features")
+    assert [r.video_id for r in records] == [r["video_id"] for r in rows[:4]]
+    reasons = {s.video_id: s.reason for s in skipped}
+    assert set(reasons) == set(bad)
+    assert reasons["up1"].startswith("index.csv line 6: path '../../outside.npz': leads outside")
+    assert reasons["abs1"].startswith(f"index.csv line 7: path {bad['abs1']!r}: an absolute path")
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(DEMO / "WLASL" / "videos" / "69302.mp4", tmp_path / "outside.mp4")
+    for r in rows[:4]:
+        shutil.copy(DEMO / "WLASL" / "videos" / "69302.mp4", videos / f"{r['video_id']}.mp4")
+    rows = rows[:4] + [dict(rows[0], video_id="../outside")]
+    with open(fdir / "index.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    records, skipped = read_index(fdir, classes, "video", videos)
+    assert len(records) == 4
+    (skip,) = skipped
+    assert skip.video_id == "../outside" and skip.reason.startswith(
+        f"index.csv line 6: video_id '../outside': not a plain file name, would lead outside {videos}")
