@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import AnnotationError, ClipError, VideoError
+from slt_nb.paths import plain_name
 from slt_nb.formats.annotations import open_annotations, parse_lines, read_augmented, well_formed
 from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, TextRow, canonical_split,
                                   items_from_rows, split_values_entry)
@@ -253,6 +254,12 @@ class How2SignReader:
                 recordings.setdefault(m.group("id"), []).append(folder)
 
         def resolve(row: TextRow):
+            # Clips are only ever looked up among the folders listed under root, so a name with
+            # `/` or `..` cannot reach outside it; it is named as what it is, not as a missing folder.
+            try:
+                plain_name(row.id, root, "clip name", "the name of a clip folder in that folder")
+            except ClipError as exc:
+                raise ClipError(f"{path} line {row.line}: {exc}") from None
             clips = [row.id] if row.id in folders else recordings.get(row.id, [])
             if not clips:
                 what = "source clip unknown" if augmented else "no keypoint folder"

@@ -32,6 +32,7 @@ from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, Text
                                   items_from_rows, split_values_entry)
 from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import AnnotationError, ClipError, ParameterError
+from slt_nb.paths import plain_name
 from slt_nb.formats.annotations import read_augmented, read_table
 from slt_nb.datasets.lsfb_files import (Window, ABSURD_VALUE, window_problem, frame_range, SUBTITLES, SPLITS_DIR, check_subtitle_times, load_session_array, read_json)
 from slt_nb.layouts import MEDIAPIPE_150
@@ -138,10 +139,8 @@ class LSFBReader:
     def pose_file(self, part: str, video_id: str) -> str:
         """The session's array for one part; ClipError if video_id would lead outside poses/<part>/."""
         folder = os.path.join(self._path(self.poses_dir), part)
-        if video_id in ("", ".", "..") or "/" in video_id or os.sep in video_id or "\x00" in video_id:
-            raise ClipError(f"video_id {video_id!r}: not a plain file name, would lead outside {folder}; "
-                            "expected the name of a session file in that folder")
-        return os.path.join(folder, f"{video_id}.npy")
+        name = plain_name(video_id, folder, "video_id", "the name of a session file in that folder")
+        return os.path.join(folder, f"{name}.npy")
 
     def plan(self, split: str) -> SplitPlan:
         if self.tree_layout() == "official-2.x":
@@ -183,6 +182,10 @@ class LSFBReader:
             problem = window_problem(window)
             if problem:
                 raise ClipError(f"{ann_path} line {line}: {problem}")
+            try:  # checked here too, so an escaping video_id is a skip of the plan, not of the read
+                self.pose_file("pose", window.video_id)
+            except ClipError as exc:
+                raise ClipError(f"{ann_path} line {line}: {exc}") from None
             return [(row.id, window, "")]
 
         items = items_from_rows(split, rows, resolve, path, skipped, augmented)

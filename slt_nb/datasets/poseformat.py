@@ -3,7 +3,7 @@
 A corpus of clips already run through MediaPipe Holistic and saved with the pose-format library
 (sign-language-processing/pose), as its own test files and many shared sign-language sets are:
 
-    annotations.csv          id,text,split[,file]     (file: relative to data_root; default poses/<id>.pose)
+    annotations.csv          id,text,split[,file]     (file: relative to data_root and inside it; default poses/<id>.pose)
     poses/<id>.pose          pose-format binary, components POSE_LANDMARKS (33), LEFT_HAND_LANDMARKS (21),
                              RIGHT_HAND_LANDMARKS (21), FACE_LANDMARKS and POSE_WORLD_LANDMARKS (ignored)
 
@@ -13,9 +13,10 @@ width and height (its header's `dimensions`); `coordinates: normalised` divides 
 MediaPipe's [0, 1], `pixels` keeps them. A masked point (not detected) becomes (0, 0) and is
 counted. The file's own fps is reported beside the reader's when they differ.
 
-Quirks, each a skipped row with its reason: a file that pose-format cannot parse, one from
-another estimator (OpenPose's `pose_keypoints_2d`) or a reduced Holistic (8 pose points), a file
-with no frames.
+Quirks, each a skipped row with its reason: a `file` that is absolute or leads outside data_root
+(`../x.pose`, a link out of the tree), an id with a path separator or `..` where it names the file,
+a file that pose-format cannot parse, one from another estimator (OpenPose's `pose_keypoints_2d`)
+or a reduced Holistic (8 pose points), a file with no frames.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import ClipError
 from slt_nb.formats.annotations import read_table
 from slt_nb.layouts import MEDIAPIPE_150
+from slt_nb.paths import inside, plain_name
 
 COLUMNS = ("id", "text", "split")
 # layout segment -> pose-format component holding its points
@@ -116,21 +118,31 @@ class PoseFormatReader:
         return template.format(data_root=self.data_root)
 
     def pose_file(self, row: dict) -> str:
+        """The row's .pose file: its `file` (a path that stays inside data_root), else poses/<id>.pose.
+
+        ClipError, naming the value and the folder, for a `file` that is absolute or leads out of
+        data_root (`..`, a link pointing out) and for an id that is not a plain file name.
+        """
         if row.get("file"):
-            return os.path.join(self.data_root, row["file"])
-        return os.path.join(self._path(self.poses_dir), f"{row['id']}.pose")
+            return inside(row["file"], self.data_root, "file")
+        folder = self._path(self.poses_dir)
+        return os.path.join(folder, f"{plain_name(row['id'], folder, 'id')}.pose")
 
     def plan(self, split: str) -> SplitPlan:
         path = self._path(self.annotations)
         all_rows, bad = read_table(path, COLUMNS, optional=("file",))
         rows = [TextRow(r["line"], r["id"], r["text"]) for r in all_rows if r["split"] == split]
-        files = {r["line"]: self.pose_file(r) for r in all_rows if r["split"] == split}
+        files = {r["line"]: r for r in all_rows if r["split"] == split}
         skipped = list(bad)
         total = len(rows) + len(skipped)
 
         def resolve(row: TextRow):
-            # The file is checked when read: parsing it here would read every clip twice.
-            return [(row.id, files[row.line], "")]
+            # Only where the file is, is checked here; its content is checked when read
+            # (parsing it here would read every clip twice).
+            try:
+                return [(row.id, self.pose_file(files[row.line]), "")]
+            except ClipError as exc:
+                raise ClipError(f"{path} line {row.line}: {exc}") from None
 
         items = items_from_rows(split, rows, resolve, path, skipped)
         return SplitPlan(split, path, total, items, skipped)

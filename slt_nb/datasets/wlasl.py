@@ -12,6 +12,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from slt_nb.errors import ClipError
+from slt_nb.paths import plain_name
+
 SPLITS = ("train", "val", "test")
 VIDEO_LAYOUTS = ("trimmed", "raw")
 
@@ -90,7 +93,8 @@ def read_wlasl(json_path: str | Path, class_list: str | Path | None = None, spli
     Labels come from `class_list` (a gloss missing from it is skipped with that reason); without
     one, a gloss's label is its position in the JSON, which is how the class list was made.
     `nslt_json` keeps only that subset's videos, with the subset's split. `max_videos` keeps the
-    first N after the split filter.
+    first N after the split filter. A video_id that is not a plain file name (`../x`, `/x`, `a/b`)
+    is skipped: it names both the video read and the .npz written.
     """
     json_path = Path(json_path)
     with open(json_path, encoding="utf-8") as f:
@@ -129,6 +133,12 @@ def read_wlasl(json_path: str | Path, class_list: str | Path | None = None, spli
                 continue
             if inst_split not in keep_splits:
                 counts["other_split"] += 1
+                continue
+            try:
+                plain_name(video_id, "the video folder and the output folder", "video_id",
+                           "the name of a video file (<video_dir>/<video_id>.mp4, written as <split>/<video_id>.npz)")
+            except ClipError as exc:
+                skipped.append(SkippedVideo(video_id, inst_split, f"{where}: {exc}"))
                 continue
             if video_id in seen:
                 skipped.append(SkippedVideo(video_id, inst_split,
@@ -170,6 +180,11 @@ def locate_videos(videos: list[WlaslVideo], video_dir: str | Path, video_layout:
         raise FileNotFoundError(f"{video_dir}: video folder not found")
     jobs, skipped = [], []
     for video in videos:
+        try:  # read_wlasl skips these already; a list built otherwise is checked too
+            plain_name(video.video_id, video_dir, "video_id", "the name of a video file in that folder")
+        except ClipError as exc:
+            skipped.append(SkippedVideo(video.video_id, video.split, str(exc)))
+            continue
         path = next((video_dir / f"{video.video_id}{ext}" for ext in extensions
                      if (video_dir / f"{video.video_id}{ext}").is_file()), None)
         if path is None:

@@ -28,6 +28,7 @@ from slt_nb.formats.extraction import INDEX_COLUMNS, SKIPPED_COLUMNS, pose_keys,
 from slt_nb.extract.estimators import (DEFAULT_ESTIMATOR, build_estimator, clip_arrays, estimator_parts)
 from slt_nb.extract.report import ExtractionReport
 from slt_nb.formats.video import VideoError
+from slt_nb.paths import plain_name
 from slt_nb.datasets.wlasl import SkippedVideo, VideoJob, locate_videos, read_wlasl
 
 KINDS = ("poses", "features")
@@ -136,7 +137,7 @@ def video_key(job: VideoJob, settings: ExtractionSettings) -> str:
 
 def record_path(output_dir: str | Path, split: str, video_id: str) -> Path:
     """The resume record beside a video's file (hidden, so no `*.npz` glob finds it)."""
-    return Path(output_dir) / split / f".{video_id}.npz.record.json"
+    return output_path(output_dir, split, video_id).with_name(f".{video_id}.npz.record.json")
 
 
 def extract_batch(jobs: list[VideoJob], settings: ExtractionSettings, output_dir: str) -> list[tuple[str, dict | None, str | None]]:
@@ -167,7 +168,9 @@ def video_batches(jobs: list, workers: int, per_batch: int | None = None) -> lis
 # --- the run ---------------------------------------------------------------------------------
 
 def output_path(output_dir: str | Path, split: str, video_id: str) -> Path:
-    return Path(output_dir) / split / f"{video_id}.npz"
+    """`<output_dir>/<split>/<video_id>.npz`; ClipError for a split or video_id that would lead outside."""
+    folder = Path(output_dir)
+    return folder / plain_name(split, folder, "split") / f"{plain_name(video_id, folder / split, 'video_id')}.npz"
 
 
 def is_complete(path: Path, settings: ExtractionSettings) -> bool:

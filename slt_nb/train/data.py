@@ -17,7 +17,9 @@ from torch.utils.data import Dataset
 
 from slt_nb.train.inputs import (POSE_PARTS, Augmentation, pose_input_dim, check_feature_arrays, pose_frames,
                                  read_video_frames)
+from slt_nb.errors import ClipError
 from slt_nb.extract import estimator_parts, recorded_estimator
+from slt_nb.paths import inside, plain_name
 from slt_nb.formats.extraction import INDEX_COLUMNS, SkippedVideo, check_pose_arrays, read_class_list, read_npz
 
 @dataclass
@@ -71,6 +73,14 @@ def read_index(index_dir: Path, class_list: list[str], input_type: str,
             gloss = (row["gloss"] or "").strip()
             if gloss and gloss != class_list[label]:
                 skip(f"gloss {gloss!r} does not match the class list's {class_list[label]!r} for label {label}")
+                continue
+            try:  # an index written by hand or elsewhere must not lead outside its folders
+                if input_type == "video":
+                    plain_name(vid, video_dir, "video_id", "the name of a video in that folder")
+                elif row["path"]:
+                    inside(row["path"], index_dir, "path")
+            except ClipError as exc:
+                skip(f"{where}: {exc}")
                 continue
             if input_type == "video":
                 path = video_dir / f"{vid}.mp4" if video_dir else None

@@ -86,4 +86,4 @@ def test_an_annotation_id_never_leads_outside_the_keypoint_folder(tmp_path, clip
     entry, names = _export(root, tmp_path)
     assert names == [f"val/{OTHER}"]
     (skip,) = entry["skipped"]
-    assert skip["clip"] == clip_id and "no keypoint folder" in skip["reason"]
+    assert skip["clip"] == clip_id and f"clip name {clip_id!r}: not a plain file name, would lead outside {clips}" in skip["reason"]
