@@ -34,6 +34,8 @@ def split_parameters(manifest: dict, split: str) -> dict:
         params = {"feature_layout": "seed", "layout": layout, "normalize": "frame", "fps": None,
                   "min_confidence": 0.0, "coordinates": reader.get("coordinates", "normalised"),
                   "feature_size": manifest.get("feature_size")}
+    if params.get("fps") is None and reader.get("fps"):
+        params["fps"] = float(reader["fps"])  # not resampled: the corpus's own rate is the rate of its rows
     if params.get("normalize") == "shoulders":
         params["coordinates"] = None  # shoulder units undo the frame division: pixels or not, the same numbers
     return {key: params.get(key) for key in DECIDING}
@@ -45,7 +47,9 @@ def conflicts(labelled: list[tuple[str, dict]]) -> list[str]:
     for key in DECIDING:
         values: dict[str, list[str]] = {}
         for label, params in labelled:
-            values.setdefault(_show(params.get(key)), []).append(label)
+            if key == "coordinates" and params.get(key) is None:
+                continue  # shoulder units: the normalize conflict (if any) already says it
+            values.setdefault(_show(key, params.get(key)), []).append(label)
         if len(values) > 1:
             who = "; ".join(f"{value}: {_grouped(labels)}" for value, labels in values.items())
             messages.append(f"exports disagree on {key} ({who}): {WHY[key]}")
@@ -68,9 +72,9 @@ def parameters_table(items: list[tuple[str, dict]]):
     return pd.DataFrame(rows)
 
 
-def _show(value) -> str:
+def _show(key: str, value) -> str:
     if value is None:
-        return "none"
+        return "unknown rate" if key == "fps" else "none"
     if isinstance(value, float) and value.is_integer():
         return f"{value:g}"
     return str(value)

@@ -114,3 +114,27 @@ def test_readme_slt_nb_export_command_runs_on_an_official_download(command, tmp_
     manifest = run_cli_as_written(command, root, tmp_path)
     assert list(manifest["splits"]) == splits
     assert all(manifest["splits"][s]["samples"] == 2 for s in splits)
+
+
+ALIGNED_COMMANDS = list(dict.fromkeys(c for c in readme_commands(".venv/bin/slt-nb") if "exports-aligned" in c))
+
+
+@pytest.mark.slow
+def test_readme_aligned_exports_of_two_corpora_validate_together(tmp_path):
+    """README "Training on several corpora": the export commands then validate, as written, outputs moved."""
+    exports = [c for c in ALIGNED_COMMANDS if " export " in c]
+    validate = [c for c in ALIGNED_COMMANDS if " validate " in c]
+    assert len(exports) == 2 and len(validate) == 1, ALIGNED_COMMANDS
+    out = tmp_path / "exports-aligned"
+    for i, command in enumerate(exports + validate):
+        args = shlex.split(command.replace("outputs/exports-aligned", str(out)))
+        args[0:1] = [sys.executable, "-m", "slt_nb"]
+        if " export " in command:
+            args += ["-o", str(tmp_path / f"report{i}.ipynb"), "--index", str(tmp_path / "index.html")]
+        done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    assert "0 errors" in done.stdout
+    for name in ("How2Sign", "LSFB-CONT"):
+        entry = json.loads((out / f"{name}-1024.manifest.json").read_text())["splits"]["train"]
+        assert entry["parameters"]["layout"] == "aligned_pose33_hands_xy"
+        assert (entry["parameters"]["normalize"], entry["parameters"]["fps"]) == ("shoulders", 25)
