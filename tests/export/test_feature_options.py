@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from same_video import FRAMES, how2sign_params, how2sign_same_video, lsfb_params, lsfb_same_video
+from slt_nb.testing.same_video import FRAMES, how2sign_params, how2sign_same_video, lsfb_params, lsfb_same_video
 from slt_nb.errors import ParameterError
 from slt_nb.export.features import COLUMN0_GUARD, FeatureOptions, resample, resampled_length
 from slt_nb.export.run import run_export
