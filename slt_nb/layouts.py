@@ -246,10 +246,14 @@ class PointMap:
     pairs: tuple[tuple[str, str, str, str], ...]  # (target segment, point, source segment, point)
 
     def apply(self, points: np.ndarray) -> np.ndarray:
-        """(T, source points, k) -> (T, target points, k); target points with no source are 0."""
-        out = np.zeros((points.shape[0], self.target.width // 2) + points.shape[2:], dtype=points.dtype)
-        out[:, self.target_points] = points[:, self.source_points]
-        return out
+        """(T, source points[, k]) -> (T, target points[, k]); target points with no source are 0."""
+        t, k = points.shape[0], int(np.prod(points.shape[2:], dtype=np.intp))
+        out = np.zeros((t, self.target.width // 2 * k), dtype=points.dtype)
+        # as (T, P*k) rows with column indices: several times faster than indexing axis 1 of (T, P, k)
+        src = (self.source_points[:, None] * k + np.arange(k)).ravel()
+        dst = (self.target_points[:, None] * k + np.arange(k)).ravel()
+        out[:, dst] = points.reshape(t, -1)[:, src]
+        return out.reshape((t, self.target.width // 2) + points.shape[2:])
 
     def filled_columns(self) -> list[list[int]]:
         """[start, stop) column ranges of the target this source can ever fill."""
