@@ -157,9 +157,14 @@ def _describe_failure(exc: BaseException) -> tuple[str, str]:
 
 
 def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | None = None,
-                 html_report: bool = True) -> RunResult:
-    """Execute one Run with papermill (cwd = repo root); never raises for a failing notebook."""
+                 html_report: bool = True, progress: bool = False) -> RunResult:
+    """Execute one Run with papermill (cwd = repo root); never raises for a failing notebook.
+
+    `progress`: one tqdm line for the notebook's cells on stderr (the batch runner shows it on a terminal).
+    """
     import papermill as pm
+
+    from slt_nb.quiet import KERNEL_ARGUMENTS
 
     output = resolve(run.output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -172,8 +177,9 @@ def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | N
     status, error = "ok", ""
     try:
         pm.execute_notebook(str(resolve(run.notebook)), str(output), parameters=run.parameters,
-                            cwd=str(REPO_ROOT), kernel_name=kernel_name, progress_bar=False,
-                            log_output=False, execution_timeout=cell_timeout)
+                            cwd=str(REPO_ROOT), kernel_name=kernel_name, progress_bar=progress,
+                            log_output=False, execution_timeout=cell_timeout,
+                            extra_arguments=list(KERNEL_ARGUMENTS))
     except Exception as exc:  # a failing run is recorded; the caller goes on with the others
         status, error = _describe_failure(exc)
     finally:
@@ -203,13 +209,20 @@ def run_all(runs: list[Run], index: str | os.PathLike = "outputs/index.html", ke
     for i, run in enumerate(runs, start=1):
         if echo:
             echo(f"[{i}/{len(runs)}] {run.notebook} -> {run.output} {json.dumps(run.parameters)}")
-        result = run_notebook(run, kernel_name, cell_timeout)
+        result = run_notebook(run, kernel_name, cell_timeout, progress=bool(echo) and _terminal())
         results.append(result)
         write_index(results, index)
         if echo:
             echo(f"    {result.status} in {result.seconds:.1f} s, peak {result.peak_mb:.0f} MB"
                  + (f": {result.error}" if result.error else ""))
     return results
+
+
+def _terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _load_records(json_path: Path) -> list[dict]:

@@ -339,6 +339,9 @@ class How2SignReader:
         if counts.zeroed_frames:
             notes.append(f"{counts.zeroed_frames} of {len(rows)} frames written as zeros: their keypoints held "
                          f"null, NaN, infinite or absurd (>= {ABSURD_VALUE:g}) values")
+        if counts.refused:
+            notes.append(f"{len(counts.refused)} frames had another person holding values the reader refuses: "
+                         + " | ".join(counts.refused[:3]) + (" | ..." if len(counts.refused) > 3 else ""))
         if counts.outside_frame:
             notes.append(f"{counts.outside_frame} frames have body points beyond the frame size "
                          f"{size}: is the video larger?")

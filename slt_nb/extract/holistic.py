@@ -48,6 +48,9 @@ def check_holistic_mode(mode: str) -> str:
 
 def import_mediapipe():
     """mediapipe, or an ImportError saying which version to install."""
+    from slt_nb.quiet import filter_native_stderr
+
+    filter_native_stderr()  # MediaPipe's C++ logs known noise to fd 2 from its threads (slt_nb.quiet)
     try:
         import mediapipe as mp
     except ImportError as exc:  # heavy optional dependency: say what to install

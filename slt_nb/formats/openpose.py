@@ -101,6 +101,10 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
     Anything unusual raises _NotSimple before `out` is touched, and `checked_frame` reads the
     frame instead.
     """
+    if b",[" in raw or b"[[" in raw or b", [" in raw:
+        # An array inside an array: simdjson's as_buffer would flatten [.., [0.5], ..] into a number.
+        # OpenPose writes none; the checked path names where it is.
+        raise _NotSimple
     try:
         doc = parser.parse(raw)
     except (ValueError, RuntimeError):  # unparsable, or an integer beyond 64 bits
@@ -131,6 +135,13 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
             usable = isinstance(pose, simdjson.Array) and len(pose)
             confidences.append(_sane_confidence(_doubles(pose, BODY_25.size * 3)) if usable else 0.0)
         person = people[confidences.index(max(confidences))]
+        for p in people:  # another person's hands too: anything refused is named by the checked path
+            for key, points in PARTS[1:]:
+                part = p.get(key)
+                if isinstance(part, simdjson.Array) and len(part):
+                    _doubles(part, points * 3)
+                elif part is not None and not isinstance(part, simdjson.Array):
+                    raise _NotSimple
     chunks = []
     for key, points in PARTS:
         part = person.get(key)

@@ -8,7 +8,7 @@ instead, with orjson, so the error names the file, the array, the point and what
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
@@ -43,13 +43,16 @@ class FrameCounts:
     no_face: int = 0
     outside_frame: int = 0  # frames with a body point beyond the frame size (wrong width/height?)
     zeroed_frames: int = 0  # frames holding null, non-finite or absurd values: written as zeros
+    other_people_refused: int = 0  # frames where a person who is not the signer held values the reader refuses
+    # What was refused, one line per frame (file, person, array, point, value): nothing refused silently.
+    refused: list[str] = field(default_factory=list)
 
     def add(self, other: "FrameCounts") -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "refused"}
 
 
 def body_confidence(person: dict) -> float:
@@ -100,6 +103,13 @@ def frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
     if len(people) > 1:
         counts.several_people += 1
         person = max(people, key=body_confidence)
+        refused = [f"people[{i}] {what}" for i, other in enumerate(people) if other is not person
+                   for what in refused_values(other)]
+        if refused:
+            counts.other_people_refused += 1
+            counts.refused.append(f"{path}: {'; '.join(refused[:3])}"
+                                  + (f" (and {len(refused) - 3} more)" if len(refused) > 3 else "")
+                                  + "; that person is not the signer (lower body confidence) and was left out")
     else:
         person = people[0]
     for key, points in PARTS:
@@ -123,6 +133,25 @@ def frame_values(path: str, doc, counts: FrameCounts, values: list) -> None:
             raise ClipError(
                 f"{path}: '{key}' has {len(part)} values; expected {points * 3} (x,y,c for {points} points)"
             )
+
+
+def refused_values(person: dict) -> list[str]:
+    """What in a person's keypoint arrays the reader would refuse (not a list, wrong length, a value
+    that is not a number, null): one line each, empty when the person is well formed."""
+    found = []
+    for key, points in PARTS:
+        part = person.get(key)
+        if part is None or part == []:
+            continue
+        if type(part) is not list:
+            found.append(f"'{key}' is {json_type(part)}")
+            continue
+        if len(part) != points * 3:
+            found.append(f"'{key}' has {len(part)} values, not {points * 3}")
+        for j, v in enumerate(part[: points * 3]):
+            if not is_number(v):
+                found.append(f"{key} point {j // 3} {('x', 'y', 'confidence')[j % 3]} is {json_type(v)} {v!r:.40}")
+    return found
 
 
 def json_type(value) -> str:

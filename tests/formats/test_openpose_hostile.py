@@ -147,3 +147,55 @@ def test_huge_confidences_do_not_break_picking_the_signer(tmp_path, real_how2sig
     rows, counts, _ = read_openpose_clip(str(clip))
     assert counts.several_people == 1 and np.isfinite(rows).all()
     assert np.array_equal(rows[0], rows[1])  # the absurd values count nothing: the real signer was kept
+
+
+def _two_people(real_frame, where: str, value):
+    """The real signer and a weaker second person (half the confidences) with one refused value."""
+    signer = _person(real_frame)
+    other = json.loads(json.dumps(signer))
+    for key in ("pose_keypoints_2d", "hand_left_keypoints_2d", "hand_right_keypoints_2d"):
+        other[key] = [v / 2 if i % 3 == 2 else v for i, v in enumerate(other[key])]
+    other[where][4] = value
+    return {"version": 1.3, "people": [signer, other]}
+
+
+@pytest.mark.parametrize("where", ["pose_keypoints_2d", "hand_left_keypoints_2d", "hand_right_keypoints_2d"])
+@pytest.mark.parametrize("value, found", [("12.5", "a string"), (None, "null"), ([1], "a list"), (True, "a boolean")])
+def test_a_refused_value_in_another_person_is_named_and_the_signer_kept(tmp_path, real_how2sign_frame, where,
+                                                                       value, found):
+    clip = _clip(tmp_path, real_how2sign_frame)
+    bad = _overwrite(clip, 1, _two_people(real_how2sign_frame, where, value))
+    rows, counts, _ = read_openpose_clip(str(clip))
+    (tmp_path / "clean").mkdir()
+    clean, _, _ = read_openpose_clip(str(_clip(tmp_path / "clean", real_how2sign_frame)))
+    np.testing.assert_array_equal(rows, clean)  # the signer, exactly as in a frame without the second person
+    assert (counts.several_people, counts.other_people_refused) == (1, 1)
+    (line,) = counts.refused
+    assert line.startswith(f"{bad}: people[1] {where} point 1 y is {found}"), line
+    assert "not the signer" in line
+
+
+def test_the_export_notes_the_refused_second_person_with_clip_and_frame(tmp_path, real_how2sign_frame):
+    from slt_nb.export.run import run_export
+    from slt_nb.testing.how2sign_trees import TreeClip, how2sign_tree
+
+    root = how2sign_tree(tmp_path / "How2Sign", "flat", {"val": [TreeClip("_2FBDaOPYig_1-3-rgb_front", "Fries.")]})
+    folder = next(root.rglob("_2FBDaOPYig_1-3-rgb_front_000000000001_keypoints.json"))
+    folder.write_text(json.dumps(_two_people(folder, "hand_right_keypoints_2d", "oops")))
+    manifest = run_export({"dataset": "How2Sign", "reader": "how2sign", "data_root": str(root),
+                           "output_dir": str(tmp_path / "out"), "splits": ["val"]})
+    entry = manifest["splits"]["val"]
+    assert entry["samples"] == 1 and entry["counts"]["other_people_refused"] == 1
+    notes = [n for n in entry["notes"] if "another person" in json.dumps(n)]
+    assert notes and "_2FBDaOPYig_1-3-rgb_front" in json.dumps(notes[0])
+    assert "000000000001_keypoints.json: people[1] hand_right_keypoints_2d point 1 y is a string 'oops'" in json.dumps(notes[0])
+
+
+@pytest.mark.parametrize("key", ["pose_keypoints_2d", "hand_right_keypoints_2d"])
+def test_a_one_element_list_where_a_number_belongs_is_refused_for_the_signer(tmp_path, real_how2sign_frame, key):
+    person = _person(real_how2sign_frame)
+    person[key][3] = [person[key][3]]  # same count of numbers once flattened
+    clip = _clip(tmp_path, real_how2sign_frame)
+    bad = _overwrite(clip, 0, {"version": 1.3, "people": [person]})
+    with pytest.raises(ClipError, match=f"{bad}: {key} point 1 x is a list"):
+        read_openpose_clip(str(clip))
