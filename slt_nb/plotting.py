@@ -233,26 +233,33 @@ def trajectory_plot(layout: FeatureLayout, frames: np.ndarray, fps: float | None
 
 
 def missing_rate_chart(by_part, by_point, title: str = "Missing points"):
-    """Two panels: % missing per body part (per split), and % missing per point.
+    """Two panels: % of in-view points missing per body part (per split), and % missing per point.
 
-    by_part: DataFrame, index = part, columns = splits, values = fraction missing.
-    by_point: DataFrame with columns part, point, rate (fraction missing over all frames read).
+    by_part: DataFrame, index = part, columns = splits, values = fraction of in-view points missing.
+    by_point: DataFrame with columns part, point, rate (fraction missing over all frames read) and
+    optionally out_of_view (the camera never sees the point: drawn hatched, left out of by_part).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     fig, (ax_part, ax_point) = plt.subplots(
-        2, 1, figsize=(max(9, 0.12 * max(len(by_point), 1)), 6.5), gridspec_kw={"height_ratios": [1, 1.3]})
+        2, 1, figsize=(max(9, 0.14 * max(len(by_point), 1)), 7), gridspec_kw={"height_ratios": [1, 1.4]})
+    out = by_point["out_of_view"].to_numpy(bool) if "out_of_view" in by_point else np.zeros(len(by_point), bool)
     if len(by_part):
         (by_part * 100).plot.bar(ax=ax_part, rot=0, width=0.75)
-        ax_part.legend(title="split", fontsize=7, title_fontsize=8)
-    ax_part.set_ylabel("% points missing")
+        ax_part.legend(title="split", fontsize=7, title_fontsize=8, loc="upper right")
+    ax_part.set_ylabel("% of in-view points missing")
     ax_part.set_ylim(0, 105)
-    ax_part.set_title(literal_text(title), fontsize=10)
+    left_out = f" ({int(out.sum())} points out of view left out: hatched below)" if out.any() else ""
+    ax_part.set_title(literal_text(title) + left_out, fontsize=10)
     ax_part.grid(axis="y", alpha=0.3)
     if len(by_point):
         colours = [SEGMENT_COLOURS.get(p, "black") for p in by_point["part"]]
         x = np.arange(len(by_point))
-        ax_point.bar(x, by_point["rate"].to_numpy() * 100, color=colours, width=0.85)
+        rates = by_point["rate"].to_numpy() * 100
+        ax_point.bar(x[~out], rates[~out], color=np.array(colours, dtype=object)[~out].tolist(), width=0.85)
+        if out.any():
+            ax_point.bar(x[out], rates[out], color="white", edgecolor="grey", hatch="///", width=0.85, lw=0.5)
         # label only every few points of a long part, with the part's name at its start
         ticks, labels = [], []
         sizes = by_point["part"].value_counts()
@@ -262,10 +269,16 @@ def missing_rate_chart(by_part, by_point, title: str = "Missing points"):
             if first or sizes[part] <= 33 or i % 5 == 0:
                 ticks.append(i)
                 labels.append(f"{part}: {point}" if first else point)
-        ax_point.set_xticks(ticks, labels, rotation=90, fontsize=5.5)
+        ax_point.set_xticks(ticks, labels, rotation=90, fontsize=6.5)
         ax_point.set_xlim(-1, len(by_point))
-    ax_point.set_ylabel("% frames missing")
-    ax_point.set_ylim(0, 105)
+        handles = [Patch(color=SEGMENT_COLOURS.get(p, "black"), label=f"{p.replace('_', ' ')}: missing in some frames")
+                   for p in dict.fromkeys(by_point["part"][~out])]
+        if out.any():
+            handles.append(Patch(facecolor="white", edgecolor="grey", hatch="///",
+                                 label="out of view: missing in >= 98% of all frames (the camera does not see it)"))
+        ax_point.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.95)
+    ax_point.set_ylabel("% of frames missing the point")
+    ax_point.set_ylim(0, 118)  # room for the legend above the bars
     ax_point.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig

@@ -5,12 +5,16 @@ that cannot be read is counted and listed with its error, never fatal to the sum
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from slt_nb.inspection.sources import ClipSource
 from slt_nb.layouts import FeatureLayout
+
+
+# A point missing in this share of all frames read is out of view for the corpus, not "sometimes lost".
+OUT_OF_VIEW = 0.98
 
 
 def detected(layout: FeatureLayout, frames: np.ndarray) -> dict[str, np.ndarray]:
@@ -26,11 +30,14 @@ class DatasetSummary:
     source: str
     table: object  # DataFrame, one row per split
     lengths: dict[str, list[int]]
-    missing_by_part: object  # DataFrame: index part, columns split, fraction of points missing
+    missing_by_part: object  # DataFrame: index part, columns split, fraction of in-view points missing
     frames_without_part: object  # DataFrame: index part, columns split, fraction of frames with none
     missing_by_point: object  # DataFrame: part, point, rate (over every frame read)
     errors: list[tuple[str, str, str]]  # (split, clip, error) for clips that could not be read
     unlisted: dict[str, list[str]]
+    # (part, point) missing in at least OUT_OF_VIEW of every frame read: the camera never sees them
+    # (How2Sign's legs). Left out of missing_by_part, which asks "are the points in view there?".
+    out_of_view: list[tuple[str, str]] = field(default_factory=list)
 
 
 def summarise(source: ClipSource, splits: list[str] | None = None, max_clips: int | None = 200) -> DatasetSummary:
@@ -46,7 +53,7 @@ def summarise(source: ClipSource, splits: list[str] | None = None, max_clips: in
         refs = source.clips(split)
         unlisted[split] = source.unlisted(split)
         split_lengths, seen_frames = [], 0
-        part_missing = {seg.name: 0 for seg in layout.segments}
+        part_missing = {seg.name: np.zeros(seg.skeleton.size) for seg in layout.segments}
         part_absent = {seg.name: 0 for seg in layout.segments}
         for item in source.iter_clips(split, max_clips):
             if isinstance(item, tuple):
@@ -56,13 +63,12 @@ def summarise(source: ClipSource, splits: list[str] | None = None, max_clips: in
             split_lengths.append(len(item.frames))
             seen_frames += len(item.frames)
             for name, seen in detected(layout, item.frames).items():
-                part_missing[name] += int((~seen).sum())
+                part_missing[name] += (~seen).sum(axis=0)
                 part_absent[name] += int((~seen).all(axis=1).sum())
                 point_missing[name] += (~seen).sum(axis=0)
         frames_total += seen_frames
         lengths[split] = split_lengths
-        sizes = {seg.name: seg.skeleton.size for seg in layout.segments}
-        missing_points[split] = {k: v / max(seen_frames * sizes[k], 1) for k, v in part_missing.items()}
+        missing_points[split] = part_missing  # per point counts; rates once out-of-view points are known
         missing_frames[split] = {k: v / max(seen_frames, 1) for k, v in part_absent.items()}
         n = np.array(split_lengths) if split_lengths else np.zeros(0)
         rows.append({
@@ -80,15 +86,28 @@ def summarise(source: ClipSource, splits: list[str] | None = None, max_clips: in
         {"part": seg.name, "point": point, "rate": point_missing[seg.name][i] / max(frames_total, 1)}
         for seg in layout.segments for i, point in enumerate(seg.skeleton.points)
     ])
+    in_view = {seg.name: point_missing[seg.name] / max(frames_total, 1) < OUT_OF_VIEW for seg in layout.segments}
+    out_of_view = [(seg.name, point) for seg in layout.segments for i, point in enumerate(seg.skeleton.points)
+                   if frames_total and not in_view[seg.name][i]]
+    if len(by_point):
+        by_point["out_of_view"] = [(part, point) in set(out_of_view) for part, point in
+                                   zip(by_point["part"], by_point["point"])]
+    by_part_rates = {}
+    for split, counts in missing_points.items():
+        frames = sum(lengths[split])
+        by_part_rates[split] = {name: (float(c[in_view[name]].sum()) / (frames * int(in_view[name].sum())))
+                                if frames and in_view[name].any() else float("nan")
+                                for name, c in counts.items()}
     return DatasetSummary(
         source.name,
         pd.DataFrame(rows).set_index("split") if rows else pd.DataFrame(),
         lengths,
-        pd.DataFrame(missing_points),
+        pd.DataFrame(by_part_rates),
         pd.DataFrame(missing_frames),
         by_point,
         errors,
         unlisted,
+        out_of_view,
     )
 
 

@@ -76,6 +76,11 @@ def test_missing_hand_rate_matches_the_frames_openpose_gave_no_hands(how2sign):
     # BODY_25's legs are out of the frontal view: the per-point chart data says so
     points = summary.missing_by_point.set_index(["part", "point"])["rate"]
     assert points[("body", "left_big_toe")] == 1.0 and points[("body", "neck")] < 0.01
+    # ... so they are out of view, listed, and left out of the body's rate, which asks about the points in view
+    assert {("body", p) for p in ("left_big_toe", "right_heel", "left_ankle", "right_knee")} <= set(summary.out_of_view)
+    assert ("body", "left_wrist") not in summary.out_of_view and not any(p == "left_hand" for p, _ in summary.out_of_view)
+    raw_body_rate = points.loc["body"].mean()
+    assert raw_body_rate > 0.4 and summary.missing_by_part.loc["body", "test"] < 0.25
 
 
 def test_export_source_decodes_the_frames_the_raw_reader_read(tmp_path, how2sign):
