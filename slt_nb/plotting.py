@@ -145,11 +145,13 @@ def skeleton_grid(layout: FeatureLayout, frames: np.ndarray, indices=None, cols:
             legend.setdefault(label, handle)
     order = [s.name.replace("_", " ") for s in layout.segments]
     labels = [label for label in order if label in legend]
-    if labels:
-        fig.legend([legend[label] for label in labels], labels, loc="upper right", fontsize=8, markerscale=2)
     if title:
         fig.suptitle(literal_text(title), fontsize=10)
     fig.tight_layout()
+    if labels:  # below the panels, never over a frame's title
+        fig.subplots_adjust(bottom=0.1 + 0.05 / rows)
+        fig.legend([legend[label] for label in labels], labels, loc="lower center", ncols=len(labels), fontsize=8,
+                   markerscale=2, frameon=False)
     return fig
 
 
@@ -284,9 +286,11 @@ def missing_rate_chart(by_part, by_point, title: str = "Missing points"):
     return fig
 
 
-def length_histogram(lengths, max_sent_length: int = 400, ax=None, title: str = "Clip lengths"):
-    """Histogram of clip lengths (frames) with Signformer's max_sent_length marked."""
+def length_histogram(lengths, max_sent_length: int = 400, ax=None, title: str = "Clip lengths",
+                     fps: float | None = None):
+    """Histogram of clip lengths (frames) with Signformer's max_sent_length marked; seconds on top when fps is known."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     lengths = np.asarray(list(lengths))
     if ax is None:
@@ -296,10 +300,16 @@ def length_histogram(lengths, max_sent_length: int = 400, ax=None, title: str = 
         # bins from 0 to past the limit, so every split's histogram reads on the same scale
         top = max(int(lengths.max()), max_sent_length) * 1.05
         ax.hist(lengths, bins=np.linspace(0, top, 41), color="tab:blue", alpha=0.8)
-    ax.axvline(max_sent_length, color="tab:red", ls="--",
-               label=f"max_sent_length {max_sent_length}: {over} of {lengths.size} longer (dropped in training)")
+    ax.axvline(max_sent_length, color="tab:red", ls="--")
+    ax.text(max_sent_length, 0.97, "max_sent_length ", color="tab:red", fontsize=7, ha="right", va="top",
+            rotation=90, transform=ax.get_xaxis_transform())
     ax.set_xlabel("frames")
     ax.set_ylabel("clips")
-    ax.set_title(literal_text(title))
-    ax.legend(fontsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if fps:
+        top_axis = ax.secondary_xaxis("top", functions=(lambda f: f / fps, lambda s: s * fps))
+        top_axis.set_xlabel(f"seconds at {fps:g} fps", fontsize=8)
+        top_axis.tick_params(labelsize=7)
+    ax.set_title(literal_text(title) + f"\n{over} of {lengths.size} longer than max_sent_length {max_sent_length}"
+                 + (" (dropped in training)" if over else ""), fontsize=9)
     return ax

@@ -133,6 +133,14 @@ class ExportSource:
         size = (reader.get("frame_size") or getattr(corpus, "frame_size", None)) if normalised else None
         self.frame_size = tuple(size) if size else None
         self.fps = reader.get("fps") or getattr(corpus, "fps", None)
+        resampled = {(e.get("parameters") or {}).get("fps") for e in self.manifest.get("splits", {}).values()
+                     if isinstance(e, dict)} - {None}
+        if len(resampled) == 1:  # exported with -p fps: the rows are at that rate, not the corpus's own
+            self.fps = float(resampled.pop())
+        normalizations = {(e.get("parameters") or {}).get("normalize") for e in self.manifest.get("splits", {}).values()
+                          if isinstance(e, dict)}
+        if "shoulders" in normalizations:
+            self.frame_size = None  # shoulder units, not fractions of a frame: drawn 1:1
 
     def splits(self) -> list[str]:
         return list(self.manifest["splits"])
