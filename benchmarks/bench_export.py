@@ -198,10 +198,52 @@ def _warm_worker() -> None:
     import slt_nb.export.pipeline  # noqa: F401
 
 
+# Stages of one export, by the functions that do them (cProfile's own time per function).
+STAGES = (
+    ("list, open and read frame files", ("list_frame_files", "_read_bytes", "_read_file", "posix.open",
+                                          "posix.read", "posix.close", "scandir", "posix.stat", "re.Pattern")),
+    ("parse JSON (simdjson) and check values", ("_fast_frame", "_doubles", "_no_nested_arrays", "_sane_confidence",
+                                                 "checked_frame", "csimdjson", "'count' of 'bytes'")),
+    ("assemble clip rows (numpy)", ("read_openpose_frames", "read_openpose_clip", "corrupt_rows", "frombuffer",
+                                    "numpy", "ndarray")),
+    ("feature transform (options)", ("features.py", "layouts.py")),
+    ("pickle, compress, write parts", ("pami.py", "pickle", "isal", "compress", "fsync", "posix.write",
+                                       "atomic.py", "posix.replace", "posix.rename")),
+)
+
+
+def stage_profile(root: Path, kind: str = "slt_nb") -> list[tuple[str, float]]:
+    """Seconds per stage of one inline export under cProfile (its overhead inflates Python-level stages)."""
+    import cProfile
+    import pstats
+
+    import slt_nb.datasets.how2sign  # noqa: F401  (imports are not a stage of the export)
+    import slt_nb.datasets.lsfb  # noqa: F401
+    import slt_nb.export.pipeline  # noqa: F401
+
+    out = Path(tempfile.mkdtemp(prefix="bench-profile-", dir=WORK))
+    profiler = cProfile.Profile()
+    try:
+        profiler.runcall(slt_nb_export, root, out, kind)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    stats = pstats.Stats(profiler).stats
+    totals = {name: 0.0 for name, _ in STAGES}
+    totals["other (annotations, planning, manifest, Python glue)"] = 0.0
+    for (filename, _, function), (_, _, tottime, _, _) in stats.items():
+        where = f"{filename}:{function}"
+        stage = next((name for name, keys in STAGES if any(k in where for k in keys)), None)
+        totals[stage or "other (annotations, planning, manifest, Python glue)"] += tottime
+    return list(totals.items())
+
+
 def run_one(kind: str, root: str, chunk_size: int, workers: int, repeats: int) -> None:
     """Child process: import, run one measurement, print one JSON line."""
     import torch  # noqa: F401  (both exporters need it; keep import time out of the timing)
 
+    if kind.startswith("profile-"):
+        print(json.dumps({"kind": kind, "stages": stage_profile(Path(root), kind[len("profile-"):])}))
+        return
     if kind.startswith("dask"):
         result = dask_export(Path(root), workers, chunk_size, repeats)
         print(json.dumps({"kind": kind, **result}))
@@ -353,6 +395,16 @@ def main() -> None:
     ours = results["slt_nb"]
     print(f"   slt_nb / parse-only limit: {fps(ours) / limit * 100:.0f}% (target >= 75%)")
     print(f"   slt_nb / naive baseline:   {fps(ours) / fps(results['naive']):.1f}x")
+    for kind in ("slt_nb", "slt_nb_aligned"):
+        cmd = [sys.executable, __file__, "--child", f"profile-{kind}", "--tree", str(small)]
+        done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        if done.returncode:
+            raise RuntimeError(f"profile failed:\n{done.stderr[-3000:]}")
+        stages = json.loads(done.stdout.strip().splitlines()[-1])["stages"]
+        total = sum(sec for _, sec in stages)
+        print(f"   stage profile, {kind} (cProfile, own time per function; {total:.2f} s in all):")
+        for name, sec in stages:
+            print(f"      {name:<56}{sec:>7.2f} s {sec / total * 100:>5.0f}%")
     aligned = results["slt_nb_aligned"]
     print(f"   aligned + shoulders + fps 25 vs seed, same tree: {aligned['seconds'] / ours['seconds']:.2f}x the time "
           f"(target <= 1.15x; frames/s counted in source frames read)")

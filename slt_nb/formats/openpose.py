@@ -93,6 +93,14 @@ def _sane_confidence(pose: bytes) -> float:
     return float(c[np.abs(c) < ABSURD_VALUE].sum())  # an absurd value never picks the signer
 
 
+def _no_nested_arrays(raw: bytes) -> bool:
+    """True when every '[' opens the value of a key: no array inside an array, which simdjson's
+    as_buffer would flatten ([.., [0.5], ..] read as a number). Exact for the compact JSON OpenPose
+    writes; whitespace after a colon or a '[' in a string sends the frame to the checked path,
+    which reads it value by value (profiled: 6 us a frame, against 9 us for parsing it)."""
+    return raw.count(b"[") == raw.count(b":[")
+
+
 def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, bool]:
     """Append the signer's 201 x,y,c doubles of a well-formed frame to `out`; (counts it adds, had a face).
 
@@ -101,10 +109,6 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
     Anything unusual raises _NotSimple before `out` is touched, and `checked_frame` reads the
     frame instead.
     """
-    if b",[" in raw or b"[[" in raw or b", [" in raw:
-        # An array inside an array: simdjson's as_buffer would flatten [.., [0.5], ..] into a number.
-        # OpenPose writes none; the checked path names where it is.
-        raise _NotSimple
     try:
         doc = parser.parse(raw)
     except (ValueError, RuntimeError):  # unparsable, or an integer beyond 64 bits
@@ -113,6 +117,8 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
     if not isinstance(people, simdjson.Array):
         raise _NotSimple
     n_people = len(people)
+    if not _no_nested_arrays(raw):
+        raise _NotSimple  # the checked path names the list found where a number belongs
     if n_people == 0:
         out.append(_ZERO_DOUBLES[POINTS])
         return {"empty_people": 1}, False
