@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import html
 import json
 import os
@@ -156,6 +157,11 @@ def _describe_failure(exc: BaseException) -> tuple[str, str]:
     return "failed", text
 
 
+def failed_path(output: Path) -> Path:
+    """Where a failed run's notebook goes: beside the last good report, which it never replaces."""
+    return output.with_name(f"{output.stem}.failed{output.suffix}")
+
+
 def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | None = None,
                  html_report: bool = True, progress: bool = False) -> RunResult:
     """Execute one Run with papermill (cwd = repo root); never raises for a failing notebook.
@@ -166,8 +172,10 @@ def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | N
 
     from slt_nb.quiet import KERNEL_ARGUMENTS
 
-    output = resolve(run.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    final = resolve(run.output)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # Executed under a temporary name: the last good report stays whole until this one succeeds.
+    output = final.with_name(f".{final.stem}.running-{os.getpid()}.ipynb")
     started = dt.datetime.now().isoformat(timespec="seconds")
     previous = os.environ.get(BATCH_ENV)
     os.environ[BATCH_ENV] = "1"  # inherited by the kernel process
@@ -182,6 +190,9 @@ def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | N
                             extra_arguments=list(KERNEL_ARGUMENTS))
     except Exception as exc:  # a failing run is recorded; the caller goes on with the others
         status, error = _describe_failure(exc)
+    except BaseException:  # Ctrl-C: no half-written report left behind, the good one untouched
+        output.unlink(missing_ok=True)
+        raise
     finally:
         seconds = time.perf_counter() - t0
         monitor.stop()
@@ -189,6 +200,16 @@ def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | N
             os.environ.pop(BATCH_ENV, None)
         else:
             os.environ[BATCH_ENV] = previous
+    if output.exists():
+        # ok: replaces the report (and clears an older failure beside it); not ok: kept beside the good one
+        target = final if status == "ok" else failed_path(final)
+        os.replace(output, target)
+        if status == "ok":
+            for stale in (failed_path(final), failed_path(final).with_suffix(".html")):
+                stale.unlink(missing_ok=True)
+        output = target
+    else:
+        output = final if status == "ok" else failed_path(final)
     html_path = None
     if html_report and output.exists():
         try:
@@ -238,6 +259,17 @@ def write_index(results: list[RunResult], index: str | os.PathLike = "outputs/in
     render the page. Entries whose report file is gone are dropped."""
     index = resolve(index)
     json_path = index.with_suffix(".json")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    # Runs finishing at once (several `slt-nb` commands) merge one after another, none lost.
+    with open(json_path.with_name(json_path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _merge_index(results, index, json_path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _merge_index(results: list[RunResult], index: Path, json_path: Path) -> Path:
     records = [r for r in _load_records(json_path) if resolve(r["output"]).exists()]
     by_output = {r["output"]: i for i, r in enumerate(records)}
     for result in results:

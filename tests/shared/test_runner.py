@@ -120,3 +120,48 @@ def test_demo_runs_come_from_demo_yaml_with_dataset_and_split_labels():
     assert runs and all((REPO / r.notebook).exists() for r in runs)
     inspect = [r for r in runs if r.notebook == "notebooks/inspect.ipynb"]
     assert inspect and all(r.dataset and r.split for r in inspect)
+
+
+def test_a_failed_rerun_keeps_the_good_report_and_shows_the_failure_beside_it(probe_notebook, tmp_path):
+    out = tmp_path / "report.ipynb"
+    index = tmp_path / "index.html"
+    good = Run(str(probe_notebook), str(out), {"dataset": "demo", "split": "train"}, "demo", "train")
+    (ok,) = run_all([good], index=index, echo=None)
+    assert ok.status == "ok"
+    good_bytes, good_html = out.read_bytes(), out.with_suffix(".html").read_bytes()
+
+    broken = Run(str(probe_notebook), str(out), {"dataset": "demo", "split": "val"}, "demo", "train")
+    (failed,) = run_all([broken], index=index, echo=None)
+    assert failed.status == "failed" and failed.output.endswith("report.failed.ipynb")
+    assert out.read_bytes() == good_bytes and out.with_suffix(".html").read_bytes() == good_html
+    assert (tmp_path / "report.failed.html").exists()
+    assert not list(tmp_path.glob(".report.running-*"))
+    parser = TableRows()
+    parser.feed(index.read_text(encoding="utf-8"))
+    statuses = sorted(row[4] for row in parser.rows)
+    assert statuses == ["failed", "ok"]  # the good run's row stays, the failure is shown beside it
+
+    (again,) = run_all([good], index=index, echo=None)
+    assert again.status == "ok" and not (tmp_path / "report.failed.ipynb").exists()
+    parser = TableRows()
+    parser.feed(index.read_text(encoding="utf-8"))
+    assert [row[4] for row in parser.rows] == ["ok"]
+
+
+def _finish_one(args):
+    index, i = args
+    from slt_nb.runner import RunResult, write_index
+
+    report = Path(index).parent / f"r{i}.ipynb"
+    report.write_text("{}")
+    write_index([RunResult("nb.ipynb", str(report), None, {"i": i}, "d", f"s{i}", "ok", "", 1.0, 1.0, "now")], index)
+
+
+def test_runs_finishing_at_once_all_reach_the_index(tmp_path):
+    import multiprocessing
+
+    index = tmp_path / "index.html"
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
+        pool.map(_finish_one, [(str(index), i) for i in range(40)])
+    records = json.loads(index.with_suffix(".json").read_text())["runs"]
+    assert sorted(r["split"] for r in records) == sorted(f"s{i}" for i in range(40))
