@@ -166,6 +166,20 @@ class Staging:
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(self.dir)
+        for dead in self.dir.glob("run-*"):  # task folders of runs that ended without moving their parts
+            shutil.rmtree(dead, ignore_errors=True)
+
+    def run_dir(self, run_id: str) -> Path:
+        """The folder this run's tasks write their parts and records into."""
+        folder = self.dir / f"run-{run_id}"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def adopt(self, run_dir: Path, file_name: str) -> None:
+        """Move a finished task's part, then its record, from this run's folder into the staging folder."""
+        _checked(os.replace, run_dir / file_name, self.dir / file_name)
+        record = self.record_file(run_dir, file_name)
+        _checked(os.replace, record, self.record_file(self.dir, file_name))
 
     @staticmethod
     def record_file(staging_dir: str | os.PathLike, file_name: str) -> Path:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -236,6 +237,9 @@ def export_split(
     with OutputLock(out, f"export {reader.dataset} {split} -> {out}"):
         staging = Staging(out, f"{Path(names[0]).name.rsplit('.part', 1)[0]}")
         staging.prepare(resume)
+        # Tasks write into this run's own folder; only this client moves their parts into the staging
+        # folder, so a killed run's task still running on a cluster can never replace one of ours.
+        task_dir = staging.run_dir(uuid.uuid4().hex[:12])
         fragments: dict[int, dict] = {}
         for i, name in enumerate(names):
             record = staging.finished(name, keys[i]) if resume else None
@@ -249,13 +253,14 @@ def export_split(
         def done(outcome: TaskOutcome) -> None:
             index = int(outcome.key.rsplit("part", 1)[1])
             if outcome.ok:
+                staging.adopt(task_dir, names[index])
                 fragments[index] = outcome.result
                 if on_part is not None:
                     on_part(outcome.result["parts"][0])
             else:
                 failed[index] = outcome.error
 
-        todo = [(f"{split} part{i}", (reader, split, i, parts[i], options, task_plan, str(staging.dir), keys[i]))
+        todo = [(f"{split} part{i}", (reader, split, i, parts[i], options, task_plan, str(task_dir), keys[i]))
                 for i in range(len(parts)) if i not in fragments]
         runner = engine or Engine(workers, scheduler, memory_limit_gb, retries, progress,
                                   label=f"{reader.dataset} {split} parts")

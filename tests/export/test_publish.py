@@ -116,3 +116,42 @@ def test_permission_denied_names_the_folder(tmp_path, monkeypatch):
     with pytest.raises(OutputWriteError, match=r"How2Sign-1024.pami0.test.part0: permission denied"):
         export_split(reader(), "test", ExportOptions(str(tmp_path)))
     assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name or ".part" in p.name]
+
+
+class _KilledClient:
+    """An engine whose client dies after handing its tasks to a cluster: the tasks are kept, to run later."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def run(self, fn, todo, done, stop_on=None, label=""):
+        self.tasks = [(fn, args) for _, args in todo]
+        raise KeyboardInterrupt  # the client is killed; its tasks live on, on the workers
+
+    def describe(self):
+        return {"kind": "killed client"}
+
+
+def test_a_killed_runs_task_finishing_during_the_rerun_never_replaces_its_parts(tmp_path):
+    """Issue 18.5: run A (coordinates pixels) dies with its tasks still on the cluster; rerun B
+    (normalised) is going when A's task for part 0 finishes. B publishes only its own parts."""
+    from slt_nb.journal import LOCK_NAME
+
+    pixels = How2SignReader(str(DEMO / "How2Sign"), frame_size=None)
+    dead_a = _KilledClient()
+    with pytest.raises(KeyboardInterrupt):
+        export_split(pixels, "train", ExportOptions(str(tmp_path), chunk_size=2), engine=dead_a, resume=False)
+    (tmp_path / LOCK_NAME).unlink(missing_ok=True)  # A's lock: its client is gone
+    assert dead_a.tasks
+
+    def late_task_of_run_a(part):
+        if part["index"] == 0:
+            fn, args = dead_a.tasks[0]
+            fn(*args)  # A's task for part 0 finishes now, writing where run A told it to
+
+    entry = export_split(reader(), "train", ExportOptions(str(tmp_path), chunk_size=2), on_part=late_task_of_run_a)
+    clean = tmp_path / "clean"
+    expected = export_split(reader(), "train", ExportOptions(str(clean), chunk_size=2))
+    for ours, theirs in zip(entry["parts"], expected["parts"]):
+        assert file_sha256(tmp_path / ours["file"]) == ours["sha256"] == theirs["sha256"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".") and p.is_dir()]  # no staging left
