@@ -28,7 +28,7 @@ from slt_nb.atomic import atomic_write_text
 from slt_nb.datasets.base import DatasetReader, ExportItem, Skipped, SplitPlan
 from slt_nb.engine import Engine, TaskOutcome, is_machine_error
 from slt_nb.export.features import FeatureOptions, FeatureTransform
-from slt_nb.errors import ClipError
+from slt_nb.errors import ClipError, ParameterError
 from slt_nb.journal import OutputLock, Staging, content_key, explain_write_error, write_record
 from slt_nb.formats.manifest import manifest_path, read_manifest
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, PartWriter, part_name
@@ -61,6 +61,13 @@ class ExportOptions:
     compresslevel: int = 1
     min_frames: int = SIGNFORMER_MIN_FRAMES  # shorter clips become NaN in Signformer's encoder
     features: FeatureOptions = field(default_factory=FeatureOptions)  # layout, scale, rate (export.features)
+
+    def __post_init__(self):
+        if self.min_frames < SIGNFORMER_MIN_FRAMES:
+            # a 1-frame clip let through is a NaN loss in Signformer, not a skipped clip
+            raise ParameterError(f"parameter 'min_frames': {self.min_frames} is below {SIGNFORMER_MIN_FRAMES}: "
+                                 f"Signformer's encoder gives NaN for clips under {SIGNFORMER_MIN_FRAMES} frames, "
+                                 f"so they must be skipped; use {SIGNFORMER_MIN_FRAMES} or more")
 
 
 def _check_width(reader: DatasetReader, options: ExportOptions) -> FeatureTransform:
