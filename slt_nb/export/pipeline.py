@@ -332,8 +332,27 @@ def manifest_with(reader: DatasetReader, split: str, entry: dict, options: Expor
         reader=reader.describe(),
         layout=_layout_entry(reader, options),
     )
+    entry["notes"] = entry.get("notes", []) + clips_in_other_splits(manifest, split, entry)
     manifest["splits"][split] = entry
     return path, json.dumps(manifest, indent=1, ensure_ascii=False)
+
+
+def clips_in_other_splits(manifest: dict, split: str, entry: dict) -> list[dict]:
+    """A note per clip of `entry` that another split of the manifest already holds.
+
+    An annotation file listing one clip in train and in val is a mistake the export cannot
+    decide for the user, so both stay exported; the note (and validate's warning) says so.
+    """
+    clips = entry.get("clip_frames") or {}
+    notes = []
+    for other, other_entry in manifest.get("splits", {}).items():
+        theirs = other_entry.get("clip_frames") if isinstance(other_entry, dict) else None
+        if other == split or not isinstance(theirs, dict):
+            continue
+        notes += [{"clip": clip, "note": f"also in split {other!r} of this export: the same clip in two splits "
+                                         "(a model evaluated on a clip it was trained on scores too well)"}
+                  for clip in clips if clip in theirs]
+    return notes
 
 
 def export_parameters(reader: DatasetReader, options: ExportOptions) -> dict:
