@@ -17,6 +17,7 @@ and a killed run loses at most one part per worker.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from slt_nb.datasets.base import DatasetReader, ExportItem, Skipped, SplitPlan
 from slt_nb.engine import Engine, TaskOutcome, is_machine_error
 from slt_nb.export.features import FeatureOptions, FeatureTransform
 from slt_nb.errors import ClipError, ParameterError
-from slt_nb.journal import OutputLock, Staging, content_key, explain_write_error, write_record
+from slt_nb.journal import OutputLock, Staging, content_key, explain_write_error, input_fingerprint, write_record
 from slt_nb.formats.manifest import manifest_path, read_manifest
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, PartWriter, part_name
 
@@ -182,12 +183,21 @@ def part_key(reader: DatasetReader, split: str, options: ExportOptions, index: i
     """Everything that decides a part's bytes: reader settings, options, and its clips and samples.
 
     A resumed run keeps a staged part only if its record carries the same key, so changing any
-    export option (but the output folder), the reader's settings or the annotations redoes the
-    parts affected.
+    export option (but the output folder), the reader's settings, the annotations or a clip's
+    input files (their count, sizes and mtimes) redoes the parts affected.
     """
-    clips = [(item.clip, item.samples, item.rows, str(item.locator), item.signer) for item in items]
+    clips = [(item.clip, item.samples, item.rows, repr(item.locator), item.signer,
+              [input_fingerprint(path) for path in source_files(reader, item)]) for item in items]
     settings = {k: v for k, v in asdict(options).items() if k != "output_dir"}
     return content_key(__version__, reader.describe(), split, settings, index, clips)
+
+
+def source_files(reader: DatasetReader, item: ExportItem) -> list[str]:
+    """The files or folders the reader reads for a clip: its own `source_files`, else the locator
+    when that is a path (a How2Sign keypoint folder, a .pose file)."""
+    if hasattr(reader, "source_files"):
+        return reader.source_files(item)
+    return [os.fspath(item.locator)] if isinstance(item.locator, (str, os.PathLike)) else []
 
 
 def export_part(reader: DatasetReader, split: str, index: int, items: list[ExportItem], options: ExportOptions,
