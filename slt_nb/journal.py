@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import sys
 import time
 from pathlib import Path
@@ -120,6 +121,33 @@ def content_key(*parts) -> str:
     """A short stable digest of JSON-serialisable parts: what decided a file's content."""
     text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def input_fingerprint(path: str | os.PathLike) -> list:
+    """[files, bytes, newest mtime_ns] of a file, or of the regular files in a folder (one level,
+    the folder's own mtime counted, so a renamed or removed frame shows); ["missing"] if absent.
+
+    Part of a work key, so a resumed run redoes the work whose input files changed since.
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ["missing"]
+    if not stat.S_ISDIR(info.st_mode):
+        return [1, info.st_size, info.st_mtime_ns]
+    files, size, newest = 0, 0, info.st_mtime_ns
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                try:
+                    each = entry.stat()
+                except OSError:
+                    continue  # a broken link: the read reports it
+                if stat.S_ISREG(each.st_mode):
+                    files, size, newest = files + 1, size + each.st_size, max(newest, each.st_mtime_ns)
+    except OSError:
+        return ["unreadable"]
+    return [files, size, newest]
 
 
 def write_record(path: str | os.PathLike, record: dict) -> None:

@@ -142,6 +142,13 @@ class LSFBReader:
         name = plain_name(video_id, folder, "video_id", "the name of a session file in that folder")
         return os.path.join(folder, f"{name}.npy")
 
+    def source_files(self, item: ExportItem) -> list[str]:
+        """The session arrays a window is read from (the export's resume key covers them)."""
+        try:
+            return [self.pose_file(part, item.locator.video_id) for part in PARTS]
+        except ClipError:
+            return []  # an id leading outside the pose folders is skipped by the plan
+
     def plan(self, split: str) -> SplitPlan:
         if self.tree_layout() == "official-2.x":
             return self._plan_official(split)

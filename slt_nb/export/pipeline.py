@@ -17,6 +17,7 @@ and a killed run loses at most one part per worker.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -29,8 +30,8 @@ from slt_nb.atomic import atomic_write_text
 from slt_nb.datasets.base import DatasetReader, ExportItem, Skipped, SplitPlan
 from slt_nb.engine import Engine, TaskOutcome, is_machine_error
 from slt_nb.export.features import FeatureOptions, FeatureTransform
-from slt_nb.errors import ClipError
-from slt_nb.journal import OutputLock, Staging, content_key, explain_write_error, write_record
+from slt_nb.errors import ClipError, ParameterError
+from slt_nb.journal import OutputLock, Staging, content_key, explain_write_error, input_fingerprint, write_record
 from slt_nb.formats.manifest import manifest_path, read_manifest
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, PartWriter, part_name
 
@@ -62,6 +63,13 @@ class ExportOptions:
     compresslevel: int = 1
     min_frames: int = SIGNFORMER_MIN_FRAMES  # shorter clips become NaN in Signformer's encoder
     features: FeatureOptions = field(default_factory=FeatureOptions)  # layout, scale, rate (export.features)
+
+    def __post_init__(self):
+        if self.min_frames < SIGNFORMER_MIN_FRAMES:
+            # a 1-frame clip let through is a NaN loss in Signformer, not a skipped clip
+            raise ParameterError(f"parameter 'min_frames': {self.min_frames} is below {SIGNFORMER_MIN_FRAMES}: "
+                                 f"Signformer's encoder gives NaN for clips under {SIGNFORMER_MIN_FRAMES} frames, "
+                                 f"so they must be skipped; use {SIGNFORMER_MIN_FRAMES} or more")
 
 
 def _check_width(reader: DatasetReader, options: ExportOptions) -> FeatureTransform:
@@ -176,12 +184,21 @@ def part_key(reader: DatasetReader, split: str, options: ExportOptions, index: i
     """Everything that decides a part's bytes: reader settings, options, and its clips and samples.
 
     A resumed run keeps a staged part only if its record carries the same key, so changing any
-    export option (but the output folder), the reader's settings or the annotations redoes the
-    parts affected.
+    export option (but the output folder), the reader's settings, the annotations or a clip's
+    input files (their count, sizes and mtimes) redoes the parts affected.
     """
-    clips = [(item.clip, item.samples, item.rows, str(item.locator), item.signer) for item in items]
+    clips = [(item.clip, item.samples, item.rows, repr(item.locator), item.signer,
+              [input_fingerprint(path) for path in source_files(reader, item)]) for item in items]
     settings = {k: v for k, v in asdict(options).items() if k != "output_dir"}
     return content_key(__version__, reader.describe(), split, settings, index, clips)
+
+
+def source_files(reader: DatasetReader, item: ExportItem) -> list[str]:
+    """The files or folders the reader reads for a clip: its own `source_files`, else the locator
+    when that is a path (a How2Sign keypoint folder, a .pose file)."""
+    if hasattr(reader, "source_files"):
+        return reader.source_files(item)
+    return [os.fspath(item.locator)] if isinstance(item.locator, (str, os.PathLike)) else []
 
 
 def export_part(reader: DatasetReader, split: str, index: int, items: list[ExportItem], options: ExportOptions,
@@ -330,8 +347,27 @@ def manifest_with(reader: DatasetReader, split: str, entry: dict, options: Expor
         reader=reader.describe(),
         layout=_layout_entry(reader, options),
     )
+    entry["notes"] = entry.get("notes", []) + clips_in_other_splits(manifest, split, entry)
     manifest["splits"][split] = entry
     return path, json.dumps(manifest, indent=1, ensure_ascii=False)
+
+
+def clips_in_other_splits(manifest: dict, split: str, entry: dict) -> list[dict]:
+    """A note per clip of `entry` that another split of the manifest already holds.
+
+    An annotation file listing one clip in train and in val is a mistake the export cannot
+    decide for the user, so both stay exported; the note (and validate's warning) says so.
+    """
+    clips = entry.get("clip_frames") or {}
+    notes = []
+    for other, other_entry in manifest.get("splits", {}).items():
+        theirs = other_entry.get("clip_frames") if isinstance(other_entry, dict) else None
+        if other == split or not isinstance(theirs, dict):
+            continue
+        notes += [{"clip": clip, "note": f"also in split {other!r} of this export: the same clip in two splits "
+                                         "(a model evaluated on a clip it was trained on scores too well)"}
+                  for clip in clips if clip in theirs]
+    return notes
 
 
 def export_parameters(reader: DatasetReader, options: ExportOptions) -> dict:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from slt_nb.datasets import reader_from_params
 from slt_nb.engine import Engine, EngineSettings
+from slt_nb.errors import ParameterError
 from slt_nb.export.features import FeatureOptions
 from slt_nb.export.pipeline import ExportOptions, export_split
 from slt_nb.formats.pami import SIGNFORMER_MIN_FRAMES
@@ -17,9 +18,22 @@ def export_options(params: dict) -> ExportOptions:
         output_dir=str(resolve(params["output_dir"])),
         chunk_size=int(params.get("chunk_size", 100)),
         feature_size=int(params.get("feature_size", 1024)),
-        min_frames=int(params.get("min_frames", SIGNFORMER_MIN_FRAMES)),
+        min_frames=_min_frames(params.get("min_frames", SIGNFORMER_MIN_FRAMES)),
         features=FeatureOptions.from_params(params),
     )
+
+
+def _min_frames(value) -> int:
+    """min_frames as a whole number; the range is checked by ExportOptions."""
+    if value is None:
+        return SIGNFORMER_MIN_FRAMES
+    if not isinstance(value, bool) and isinstance(value, (int, str)):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise ParameterError(f"parameter 'min_frames': {value!r} is not a whole number of frames "
+                         f"({SIGNFORMER_MIN_FRAMES} or more)")
 
 
 def run_export(params: dict, monitor=None, progress=None, show_progress: bool = False) -> dict:

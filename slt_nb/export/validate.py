@@ -225,11 +225,12 @@ def validate_exports(inputs, max_sent_length: int = 400, feature_size: int | Non
                         f"{sign.shape[0]} frames > max_sent_length {max_sent_length}: dropped from training", name)
     report.findings += _feature_size_findings(sizes, feature_size)
     report.findings += _parameter_findings(inputs)
+    report.findings += _clips_in_two_splits(inputs)
     return report
 
 
-def _parameter_findings(inputs) -> list[Finding]:
-    """Errors where exports (or splits of one) to be trained together disagree on what a number means."""
+def _manifests(inputs) -> tuple[list[tuple[Path, dict]], list[Path]]:
+    """The readable manifests among the inputs (folders looked into), and the bare part files."""
     manifests, bare = [], []
     for item in inputs:
         path = Path(item)
@@ -244,6 +245,29 @@ def _parameter_findings(inputs) -> list[Finding]:
                 continue  # reported by the manifest check
             if isinstance(manifest, dict) and isinstance(manifest.get("splits"), dict):
                 manifests.append((p, manifest))
+    return manifests, bare
+
+
+def _clips_in_two_splits(inputs) -> list[Finding]:
+    """A warning per clip that two splits of one export both hold (manifest `clip_frames`)."""
+    findings = []
+    for path, manifest in _manifests(inputs)[0]:
+        seen: dict[str, str] = {}  # clip -> first split holding it
+        for split, entry in manifest["splits"].items():
+            clips = entry.get("clip_frames") if isinstance(entry, dict) else None
+            for clip in clips if isinstance(clips, dict) else {}:
+                if clip in seen:
+                    findings.append(Finding("warning", "clip in two splits", str(path), clip,
+                                            f"clip {clip} is in split {seen[clip]!r} and in split {split!r}: "
+                                            "a model evaluated on a clip it was trained on scores too well"))
+                else:
+                    seen[clip] = split
+    return findings
+
+
+def _parameter_findings(inputs) -> list[Finding]:
+    """Errors where exports (or splits of one) to be trained together disagree on what a number means."""
+    manifests, bare = _manifests(inputs)
     findings = [Finding("error", "parameters", ", ".join(str(p) for p, _ in manifests), "", message)
                 for message in manifest_conflicts([(p.name[: -len(".manifest.json")], m) for p, m in manifests])]
     stems = {p.name[: -len(".manifest.json")] for p, _ in manifests}

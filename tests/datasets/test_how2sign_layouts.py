@@ -6,9 +6,11 @@ import pytest
 
 from slt_nb.datasets.how2sign import How2SignReader
 from slt_nb.datasets.how2sign_tree import detect_tree
-from slt_nb.errors import AnnotationError
+from slt_nb.errors import AnnotationError, ParameterError
 from slt_nb.export import report
 from slt_nb.export.pipeline import ExportOptions, export_split
+from slt_nb.export.run import run_export
+from slt_nb.params import load_params
 from slt_nb.formats.manifest import manifest_path
 from slt_nb.formats.pami import iter_samples
 from slt_nb.testing.how2sign_trees import TreeClip, how2sign_tree
@@ -196,3 +198,22 @@ def test_an_export_asking_for_a_missing_split_writes_nothing(tmp_path):
     with pytest.raises(AnnotationError, match="'test' not found"):
         run_export(params)
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+
+@pytest.mark.parametrize("min_frames", [-1, 0, 1, "1", "two"])
+def test_min_frames_below_two_or_not_a_number_is_refused_naming_it(tmp_path, min_frames):
+    clips = [TreeClip("a_1-1-rgb_front", "One frame.", frames=1), TreeClip("b_1-1-rgb_front", "Two frames.", frames=2)]
+    root = how2sign_tree(tmp_path / "How2Sign", "official", {"val": clips})
+    params = load_params("How2Sign", {"data_root": str(root), "output_dir": str(tmp_path / "out"),
+                                      "splits": ["val"], "min_frames": min_frames})
+    with pytest.raises(ParameterError, match=r"parameter 'min_frames': .*(below 2: Signformer's encoder gives NaN"
+                                             r"|not a whole number)"):
+        run_export(params)
+    assert not list(tmp_path.glob("out/*.part*"))  # the 1-frame clip was not exported
+
+
+@pytest.mark.parametrize("min_frames", [-1, 0, 1])
+def test_export_options_below_two_frames_are_refused(tmp_path, min_frames):
+    with pytest.raises(ParameterError, match=f"parameter 'min_frames': {min_frames} is below 2"):
+        ExportOptions(str(tmp_path / "out"), min_frames=min_frames)

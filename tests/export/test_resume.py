@@ -193,3 +193,89 @@ def test_extraction_killed_then_resumed_equals_a_clean_run(tmp_path):
         for key in want[path]:
             assert np.array_equal(got[path][key], want[path][key]), (path, key)
     assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
+
+
+# --- resuming after the inputs changed ---------------------------------------------------------
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C after a number of parts, raised from the run's own progress callback."""
+
+
+def interrupted_export(reader, split, out, chunk_size, after_parts):
+    """Export until `after_parts` parts are staged, then stop as Ctrl-C would; the staged parts stay for a resume."""
+    finished = []
+
+    def on_part(part):
+        finished.append(part["index"])
+        if len(finished) == after_parts:
+            raise Interrupted
+    with pytest.raises(Interrupted):
+        export_split(reader, split, ExportOptions(str(out), chunk_size=chunk_size), on_part=on_part)
+    return finished
+
+
+def shift_first_person(frame: Path, dx: float) -> None:
+    """Move the first person's body points `dx` pixels right: a frame file re-estimated or repaired."""
+    doc = json.loads(frame.read_text())
+    pose = doc["people"][0]["pose_keypoints_2d"]
+    for i in range(0, len(pose), 3):
+        if pose[i + 2] > 0:
+            pose[i] += dx
+    frame.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("change", ["values changed", "only touched", "a frame removed"])
+def test_resume_redoes_the_part_whose_keypoint_files_changed(tmp_path, change):
+    tree = tmp_path / "how2sign"
+    build_how2sign_tree(tree, REAL, clips=8)
+    out = tmp_path / "out"
+    # parts of 2 clips: part 1 holds kill002 and kill003
+    assert interrupted_export(AnnouncingReader(str(tree)), "train", out, 2, after_parts=3) == [0, 1, 2]
+    before = export_files(out / ".How2Sign-1024.pami0.train.staging")["How2Sign-1024.pami0.train.part1"]
+    clip = tree / "train" / "openpose_output" / "json" / "kill003_0-1-rgb_front"
+    frame = sorted(clip.glob("*.json"))[4]
+    if change == "values changed":
+        shift_first_person(frame, 40.0)
+    elif change == "only touched":
+        os.utime(frame, ns=(frame.stat().st_atime_ns, frame.stat().st_mtime_ns + 1_000_000_000))
+    else:
+        frame.unlink()
+
+    entry = export_split(AnnouncingReader(str(tree)), "train", ExportOptions(str(out), chunk_size=2))
+
+    assert entry["resumed_parts"] == 2  # parts 0 and 2; part 1 was read again
+    assert entry["reads"] == 2 + 2  # part 1's two clips and part 3's
+    clean = tmp_path / "clean"
+    export_split(AnnouncingReader(str(tree)), "train", ExportOptions(str(clean), chunk_size=2))
+    assert part_files(out) == part_files(clean)  # every part as the changed tree gives it
+    after = export_files(out)["How2Sign-1024.pami0.train.part1"]
+    assert (after != before) == (change != "only touched")
+
+
+def test_resume_redoes_the_lsfb_parts_of_a_changed_session_file(tmp_path):
+    import shutil
+
+    from slt_nb.datasets.lsfb import LSFBReader
+
+    root = tmp_path / "LSFB-CONT"
+    shutil.copytree(DEMO / "LSFB-CONT", root)
+    annotations = root / "annotations.csv"  # the demo's val session joins train: two sessions in one split
+    annotations.write_text(annotations.read_text().replace(",val\n", ",train\n"))
+
+    out = tmp_path / "out"
+    plan = LSFBReader(str(root)).plan("train")
+    sessions = [item.locator.video_id for item in plan.items]  # part i holds window i (chunk_size 1)
+    assert len(set(sessions)) >= 2
+    staged = interrupted_export(LSFBReader(str(root)), "train", out, 1, after_parts=len(sessions) - 1)
+    session = "CLSFBI0209A_S004_B"  # the val session now in train: its windows' parts must be redone, those of the other sessions kept
+    path = root / "poses" / "pose" / f"{session}.npy"
+    arr = np.load(path)
+    arr[..., 0] = np.clip(arr[..., 0] + 0.01, 0, 1)
+    np.save(path, arr)
+
+    entry = export_split(LSFBReader(str(root)), "train", ExportOptions(str(out), chunk_size=1))
+
+    assert entry["resumed_parts"] == sum(1 for i in staged if sessions[i] != session) > 0
+    clean = tmp_path / "clean"
+    export_split(LSFBReader(str(root)), "train", ExportOptions(str(clean), chunk_size=1))
+    assert part_files(out) == part_files(clean)

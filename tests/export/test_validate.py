@@ -9,6 +9,7 @@ from conftest import DEMO
 from slt_nb.export.pipeline import ExportOptions, export_split, manifest_path
 from slt_nb.datasets.how2sign import How2SignReader
 from slt_nb.export.validate import main, validate_exports
+from slt_nb.testing.how2sign_trees import TreeClip, how2sign_tree
 
 
 def _good(name="train/a", t=5, d=1024, text="hello"):
@@ -93,3 +94,29 @@ def test_command_line_exit_status(tmp_path, capsys):
     assert main([str(good), str(bad)]) == 1
     assert "empty text" in capsys.readouterr().out
     assert main([str(tmp_path / "nothing-here")]) == 2
+
+
+def test_a_clip_in_train_and_val_is_noted_in_the_manifest_and_warned_by_validate(tmp_path, capsys):
+    shared = TreeClip("dup_1-1-rgb_front", "The same sentence twice.")
+    root = how2sign_tree(tmp_path / "How2Sign", "official", {
+        "train": [TreeClip("a_1-1-rgb_front", "Only in train."), shared],
+        "val": [shared, TreeClip("b_1-1-rgb_front", "Only in val.")]})
+    out = tmp_path / "out"
+    for split in ("train", "val"):  # two runs into one folder, as a user exports one split at a time
+        entry = export_split(How2SignReader(str(root)), split, ExportOptions(str(out)))
+    assert entry["rows_exported"] == 2  # both stay exported: which split is wrong is the user's call
+    assert entry["notes"] == [{"clip": "dup_1-1-rgb_front", "note": "also in split 'train' of this export: the same "
+                               "clip in two splits (a model evaluated on a clip it was trained on scores too well)"}]
+    report = validate_exports([out])
+    (finding,) = [f for f in report.findings if f.check == "clip in two splits"]
+    assert finding.severity == "warning" and finding.sample == "dup_1-1-rgb_front"
+    assert "dup_1-1-rgb_front is in split 'train' and in split 'val'" in finding.message
+    assert main([str(out)]) == 0  # a warning, not a failure
+    assert "WARNING  clip in two splits" in capsys.readouterr().out
+
+
+def test_a_split_exported_again_notes_no_clip_of_its_own_earlier_run(tmp_path):
+    root = how2sign_tree(tmp_path / "How2Sign", "official", {"val": [TreeClip("b_1-1-rgb_front", "Only in val.")]})
+    for _ in range(2):
+        entry = export_split(How2SignReader(str(root)), "val", ExportOptions(str(tmp_path / "out")))
+    assert entry["notes"] == [] and validate_exports([tmp_path / "out"]).findings == []
