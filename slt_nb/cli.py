@@ -18,6 +18,8 @@ notebook does not have is refused, listing the ones it has.
 from __future__ import annotations
 
 import argparse
+import difflib
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,14 +103,18 @@ def notebook_run(command: NotebookCommand, args: argparse.Namespace):
     from slt_nb.runner import Run
 
     notebook = command.notebook.format(kind=getattr(args, "kind", None))
-    parameters = {name: yaml.safe_load(value) for name, value in args.parameter}
+    parameters = {name: parse_value(command.name, name, value) for name, value in args.parameter}
     if command.positional and getattr(args, command.positional, None) is not None:
         parameters[command.positional] = getattr(args, command.positional)
     known = notebook_parameters(notebook)
     unknown = [name for name in parameters if name not in known]
     if unknown:
-        raise SystemExit(f"slt-nb {command.name}: {notebook} has no parameter {', '.join(map(repr, unknown))}; "
-                         f"it has {', '.join(known)}")
+        hints = "".join(f" (did you mean {close[0]!r} for {name!r}?)" for name in unknown
+                        if (close := difflib.get_close_matches(name, known, n=1, cutoff=0.6)))
+        raise SystemExit(f"slt-nb {command.name}: {notebook} has no parameter {', '.join(map(repr, unknown))}"
+                         f"{hints}; it has {', '.join(known)}")
+    parameters = resolve_paths(parameters)
+    check_before_kernel(command, parameters)
 
     def default(name):
         value = parameters.get(name, yaml.safe_load(known[name]["default"]) if name in known else None)
@@ -118,6 +124,71 @@ def notebook_run(command: NotebookCommand, args: argparse.Namespace):
     output = args.output or command.output.format(label=label_of(dataset), split=default("split"),
                                                   kind=getattr(args, "kind", ""))
     return Run(notebook, output, parameters, dataset, default("split"))
+
+
+# Parameters that name files or folders: a relative path means relative to where the command runs,
+# as for any command-line tool (the notebooks themselves run from the repository root).
+PATH_PARAMETERS = {"data_root", "output_dir", "keypoints_dir", "annotations", "frame_sizes", "validate_with",
+                   "json_path", "video_dir", "class_list", "nslt_json", "model_path", "weights", "config",
+                   "pose_dir", "feature_dir", "exports"}
+
+
+def parse_value(command: str, name: str, value: str):
+    """A -p value read as YAML; a malformed one is one line naming the parameter."""
+    import yaml
+
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SystemExit(f"slt-nb {command}: -p {name} {value!r} is not a value slt-nb can read ({problem}); "
+                         "lists are written val,test or '[val, test]'") from None
+
+
+def _absolute(value):
+    if isinstance(value, str) and value and "{" not in value and "://" not in value and not os.path.isabs(value):
+        return os.path.abspath(value)
+    if isinstance(value, list):
+        return [_absolute(v) for v in value]
+    return value
+
+
+def resolve_paths(parameters: dict) -> dict:
+    """Relative paths in path parameters made absolute against the current directory (no-op at the repo root)."""
+    if Path.cwd().resolve() == REPO_ROOT.resolve():
+        return parameters
+    out = dict(parameters)
+    for name, value in parameters.items():
+        if name in PATH_PARAMETERS:
+            out[name] = _absolute(value)
+        elif name == "dataset" and isinstance(value, str) and (os.sep in value or value.endswith(".json")):
+            out[name] = _absolute(value)
+    return out
+
+
+def dataset_names() -> list[str]:
+    from slt_nb.params import PARAMS_DIR
+
+    return sorted(p.stem for p in Path(PARAMS_DIR).glob("*.yaml") if p.stem != "demo")
+
+
+def check_before_kernel(command: NotebookCommand, parameters: dict) -> None:
+    """The mistakes a user makes most, said in one line before a kernel starts."""
+    dataset = parameters.get("dataset")
+    if isinstance(dataset, str):
+        looks_like_path = os.sep in dataset or dataset.endswith(".json") or Path(dataset).exists()
+        if looks_like_path and not Path(dataset).exists():
+            raise SystemExit(f"slt-nb {command.name}: dataset {dataset!r} does not exist (a params name such as "
+                             f"{', '.join(dataset_names()[:3])}, or the path of an export or pose folder)")
+        if not looks_like_path and dataset not in dataset_names():
+            close = difflib.get_close_matches(dataset, dataset_names(), n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise SystemExit(f"slt-nb {command.name}: no dataset {dataset!r}: {hint}"
+                             f"known: {', '.join(dataset_names())} (params/<name>.yaml)")
+    for name in ("data_root", "video_dir", "json_path"):
+        value = parameters.get(name)
+        if isinstance(value, str) and value and "{" not in value and not Path(value).exists():
+            raise SystemExit(f"slt-nb {command.name}: {name} {value} does not exist")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
         if command.name == "extract":
             sub.add_argument("kind", choices=EXTRACT_KINDS, help="poses (MediaPipe) or features (CNN embeddings)")
         if command.positional:
-            sub.add_argument(command.positional, nargs="?", help="params name (params/<NAME>.yaml) or a path")
+            sub.add_argument(command.positional, nargs="?",
+                             help=f"params name ({', '.join(dataset_names())}: params/<NAME>.yaml) or a path")
         sub.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                          help="notebook parameter (VALUE read as YAML); repeat for several")
         sub.add_argument("-o", "--output", help="where the executed notebook goes")

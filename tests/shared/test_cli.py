@@ -26,16 +26,19 @@ def test_help_lists_every_parameter_of_the_notebook(command, notebooks, capsys):
 
 
 def test_a_parameter_the_notebook_lacks_is_refused_naming_the_ones_it_has():
-    with pytest.raises(SystemExit, match=r"notebooks/export.ipynb has no parameter 'split'; it has dataset, "):
+    with pytest.raises(SystemExit, match=r"notebooks/export.ipynb has no parameter 'split' \(did you mean 'splits' "
+                                         r"for 'split'\?\); it has dataset, "):
         cli.main(["export", "PoseFormat", "-p", "split", "val"])
 
 
-def test_output_paths_follow_the_demo_and_runner_layout():
+def test_output_paths_follow_the_demo_and_runner_layout(tmp_path):
     parser = cli.build_parser()
+    manifest = tmp_path / "How2Sign-1024.manifest.json"
+    manifest.write_text("{}")
     run = cli.notebook_run(cli.NOTEBOOK_COMMANDS["inspect"],
-                           parser.parse_args(["inspect", "outputs/exports/How2Sign-1024.manifest.json", "-p", "split", "test"]))
+                           parser.parse_args(["inspect", str(manifest), "-p", "split", "test"]))
     assert run.output == "outputs/inspect/How2Sign-1024/test.ipynb"
-    assert run.parameters == {"dataset": "outputs/exports/How2Sign-1024.manifest.json", "split": "test"}
+    assert run.parameters == {"dataset": str(manifest), "split": "test"}
     run = cli.notebook_run(cli.NOTEBOOK_COMMANDS["extract"], parser.parse_args(["extract", "poses", "-p", "num_frames", "4"]))
     assert (run.notebook, run.output, run.parameters) == ("notebooks/extract_poses.ipynb",
                                                           "outputs/wlasl/extract_poses.ipynb", {"num_frames": 4})
@@ -71,3 +74,47 @@ def test_python_dash_m_slt_nb_is_the_same_command():
     assert done.returncode == 0
     for command in ("run", "demo", "validate", "export", "inspect", "extract", "train", "signformer-config"):
         assert command in done.stdout
+
+
+def _slt_nb(args, cwd):
+    return subprocess.run([sys.executable, "-m", "slt_nb", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, line", [
+    (["export", "How2Sgn"], "slt-nb export: no dataset 'How2Sgn': did you mean How2Sign? known: How2Sign, "),
+    (["export", "How2Sign", "-p", "data_root", "nope"], "slt-nb export: data_root {cwd}/nope does not exist"),
+    (["export", "How2Sign", "-p", "splits", "[val"], "slt-nb export: -p splits '[val' is not a value slt-nb can read"),
+    (["inspect", "exports/none.manifest.json"], "slt-nb inspect: dataset '{cwd}/exports/none.manifest.json' does not"),
+])
+def test_mistakes_are_one_line_before_a_kernel_starts(tmp_path, args, line):
+    done = _slt_nb(args, tmp_path)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line, no traceback
+    assert done.stderr.startswith(line.format(cwd=tmp_path)), done.stderr
+    assert not (REPO / "outputs" / "export-How2Sgn.ipynb").exists()
+
+
+def test_relative_paths_mean_relative_to_where_the_command_runs(tmp_path):
+    parser = cli.build_parser()
+    (tmp_path / "mine").mkdir()
+    import os
+
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        run = cli.notebook_run(cli.NOTEBOOK_COMMANDS["export"], parser.parse_args(
+            ["export", "How2Sign", "-p", "data_root", "mine", "-p", "output_dir", "out",
+             "-p", "validate_with", "[a.manifest.json]", "-p", "splits", "val"]))
+    finally:
+        os.chdir(old)
+    assert run.parameters["data_root"] == str(tmp_path / "mine")
+    assert run.parameters["output_dir"] == str(tmp_path / "out")
+    assert run.parameters["validate_with"] == [str(tmp_path / "a.manifest.json")]
+    assert run.parameters["splits"] == "val"  # not a path
+
+
+def test_export_help_lists_the_dataset_names(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["export", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "How2Sign, How2Sign-aug, LSFB-CONT, LSFB-CONT-aug, PoseFormat" in shown.replace("LSFB- CONT", "LSFB-CONT")
