@@ -48,6 +48,8 @@ NOTEBOOK_COMMANDS = {
                         "extract WLASL poses or CNN frame features (params/WLASL.yaml)"),
         NotebookCommand("train", "notebooks/train.ipynb", "outputs/train.ipynb",
                         "train the small sign classifier on extracted WLASL data"),
+        NotebookCommand("compare", "notebooks/compare.ipynb", "outputs/compare.ipynb",
+                        "several exports side by side: can they be trained together? (-p exports '[...]')"),
     )
 }
 EXTRACT_KINDS = ("poses", "features")

@@ -22,6 +22,7 @@ import fcntl
 import html
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -66,6 +67,8 @@ class RunResult:
     seconds: float
     peak_mb: float
     started: str
+    key_result: str = ""  # from the notebook's summary box (slt_nb.summary_box)
+    status_text: str = ""  # "ok, 3 warnings", "ok, 12 rows skipped", or the status
 
     @property
     def ok(self) -> bool:
@@ -122,17 +125,44 @@ def matrix(notebook: str, datasets: list[str] | None = None, splits: list[str] |
     return runs
 
 
-def render_html(notebook_path: str | os.PathLike) -> Path:
-    """The executed notebook as a standalone HTML page beside it (images embedded), written atomically."""
+# Code cells start hidden in the report page; one button shows them (the notebook itself is unchanged).
+_CODE_TOGGLE = """<style>
+body.slt-hide-code .jp-CodeCell .jp-Cell-inputWrapper, body.slt-hide-code .jp-CodeCell .jp-InputArea {display: none;}
+#slt-code-toggle {position: fixed; top: 0.6em; right: 0.8em; z-index: 10; font: 0.85em system-ui, sans-serif;
+  padding: 0.3em 0.7em; border: 1px solid #888; border-radius: 4px; background: #fff; cursor: pointer;}
+</style>
+<button id="slt-code-toggle" type="button"
+ onclick="var b=document.body; b.classList.toggle('slt-hide-code');
+ this.textContent = b.classList.contains('slt-hide-code') ? 'show code' : 'hide code';">show code</button>"""
+
+
+def render_html(notebook_path: str | os.PathLike, title: str | None = None) -> Path:
+    """The executed notebook as a standalone HTML page beside it (images embedded), written atomically.
+
+    The page has a real title, opens with the notebook's summary box (if it showed one) and hides
+    the code behind a "show code" button, so it reads as a report.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
+    from slt_nb.summary_box import box_html, read_summary
+
     notebook_path = Path(notebook_path)
     nb = nbformat.read(notebook_path, as_version=4)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    found = read_summary(nb)
+    title = title or (found["title"] if found else notebook_path.stem)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": title}})
+    top = _CODE_TOGGLE + (box_html(found) if found else "")
+    body = re.sub(r"<body([^>]*)>", lambda m: _with_class(m.group(0)) + top, body, count=1)
     target = notebook_path.with_suffix(".html")
     _atomic_write(target, body)
     return target
+
+
+def _with_class(tag: str) -> str:
+    if 'class="' in tag:
+        return tag.replace('class="', 'class="slt-hide-code ', 1)
+    return tag[:-1] + ' class="slt-hide-code">'
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -210,6 +240,15 @@ def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | N
         output = target
     else:
         output = final if status == "ok" else failed_path(final)
+    from slt_nb.summary_box import read_summary, status_text
+
+    found = None
+    if output.exists():
+        try:
+            with open(output, encoding="utf-8") as f:
+                found = read_summary(json.load(f))
+        except (OSError, ValueError):
+            found = None
     html_path = None
     if html_report and output.exists():
         try:
@@ -219,7 +258,8 @@ def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | N
     elif not output.exists():
         error = (error + "; " if error else "") + "no output notebook was written"
     return RunResult(run.notebook, _rel(output), html_path, run.parameters, run.dataset, run.split, status,
-                     error, round(seconds, 2), round(monitor.peak_mb, 1), started)
+                     error, round(seconds, 2), round(monitor.peak_mb, 1), started,
+                     key_result=(found or {}).get("key_result", ""), status_text=status_text(status, found))
 
 
 def run_all(runs: list[Run], index: str | os.PathLike = "outputs/index.html", kernel_name: str = "python3",
@@ -234,7 +274,8 @@ def run_all(runs: list[Run], index: str | os.PathLike = "outputs/index.html", ke
         results.append(result)
         write_index(results, index)
         if echo:
-            echo(f"    {result.status} in {result.seconds:.1f} s, peak {result.peak_mb:.0f} MB"
+            echo(f"    {result.status_text or result.status} in {result.seconds:.1f} s, peak {result.peak_mb:.0f} MB"
+                 + (f": {result.key_result}" if result.key_result and result.ok else "")
                  + (f": {result.error}" if result.error else ""))
     return results
 
@@ -308,11 +349,12 @@ def index_html(records: list[dict], base: Path) -> str:
             "<tr>"
             f"<td>{html.escape(r['notebook'])}</td><td>{html.escape(r['dataset'])}</td>"
             f"<td>{html.escape(r['split'])}</td><td><code>{html.escape(params)}</code></td>"
-            f"<td class='status' style='color:{colour}'><b>{html.escape(r['status'])}</b></td>"
+            f"<td class='status' style='color:{colour}'><b>{html.escape(r.get('status_text') or r['status'])}</b></td>"
+            f"<td>{html.escape(r.get('key_result', ''))}</td>"
             f"<td>{html.escape(r['started'])}</td><td class='num'>{r['seconds']:.1f} s</td>"
             f"<td class='num'>{r['peak_mb']:.0f} MB</td>"
             f"<td>{link(r.get('html'), 'report')} {link(r['output'], 'ipynb')}</td>"
-            f"<td class='error'>{html.escape(r['error'])}</td>"
+            f"<td class='error'>{_error_cell(r['error'])}</td>"
             "</tr>"
         )
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
@@ -324,18 +366,31 @@ table {{ border-collapse: collapse; font-size: 0.9em; }}
 th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top; text-align: left; }}
 th {{ background: #f3f3f3; }}
 td.num {{ text-align: right; white-space: nowrap; }}
-td.error {{ max-width: 40em; font-family: monospace; font-size: 0.85em; white-space: pre-wrap; }}
+td.error {{ max-width: 40em; font-family: monospace; font-size: 0.85em; }}
+td.error pre {{ white-space: pre-wrap; }}
 </style></head><body>
 <h1>slt-nb runs</h1>
 <p>{len(records)} runs: {html.escape(summary) or "none yet"}. Peak memory is the kernel's RSS with its
 child processes. Executed notebooks are the reports.</p>
 <table>
-<thead><tr><th>notebook</th><th>dataset</th><th>split</th><th>parameters</th><th>status</th><th>started</th>
+<thead><tr><th>notebook</th><th>dataset</th><th>split</th><th>parameters</th><th>status</th><th>result</th><th>started</th>
 <th>duration</th><th>peak memory</th><th>report</th><th>error</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table></body></html>
 """
+
+
+def _error_cell(error: str) -> str:
+    """A failed run's error as one line, the full text one click away."""
+    if not error:
+        return ""
+    first = error.strip().splitlines()[0]
+    if len(first) > 160:
+        first = first[:157] + "..."
+    if first == error.strip():
+        return html.escape(first)
+    return f"<details><summary>{html.escape(first)}</summary><pre>{html.escape(error)}</pre></details>"
 
 
 def _parameter(text: str) -> tuple[str, object]:

@@ -90,9 +90,9 @@ def test_a_failing_run_and_a_dead_kernel_are_indexed_and_the_others_still_run(pr
     parser.feed(index.read_text(encoding="utf-8"))
     assert len(parser.rows) == 4
     by_split = {row[2]: row for row in parser.rows}
-    assert by_split["val"][4] == "failed" and "deliberately broken split" in by_split["val"][9]
+    assert by_split["val"][4] == "failed" and "deliberately broken split" in by_split["val"][10]
     assert by_split["die"][4] == "kernel died"
-    assert by_split["train"][4] == by_split["test"][4] == "ok" and by_split["test"][9] == ""
+    assert by_split["train"][4] == by_split["test"][4] == "ok" and by_split["test"][10] == ""
     assert '"split": "val"' not in by_split["val"][3] and 'split="val"' in by_split["val"][3]
     for row in parser.rows:
         assert re.fullmatch(r"\d+\.\d s", row[6]) and re.fullmatch(r"\d+ MB", row[7])
