@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from slt_nb.errors import AnnotationError, ClipError
+from slt_nb.paths import file_kind
 
 
 @dataclass
@@ -122,14 +123,6 @@ def load_session_array(path: str) -> np.ndarray:
         raise ClipError(f"{path}: dtype {arr.dtype} ({dtype_kind(arr.dtype)}); expected real numbers "
                         "(float16/32/64 or integers)")
     return arr
-
-
-def file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device")):
-        if test(mode):
-            return name
-    return "not a plain file"
 
 
 def dtype_kind(dtype: np.dtype) -> str:

@@ -173,7 +173,7 @@ def _npz(path, original):
     (lambda p, a: np.save(p, np.float16(0.5)), "shape () (0-d); expected (T, N, 3)"),
     (lambda p, a: os.mkfifo(p), "not a regular file (a FIFO); expected a .npy file"),
 ])
-def test_a_broken_session_pose_file_skips_that_sessions_rows_by_name(tmp_path, make, reason):
+def test_a_broken_session_pose_file_skips_that_sessions_rows_by_name(tmp_path, make, reason, fails_instead_of_hanging):
     root = _tree(tmp_path)
     path = _break_pose(root, S001, make)
     entry, samples = _export(root, tmp_path)
