@@ -308,6 +308,8 @@ class LSFBReader:
         for name in in_other:
             other_file = os.path.join(splits_dir, f"{name}.json")
             try:
+                if not os.path.isfile(other_file):  # a FIFO would block the read forever
+                    raise AnnotationError(f"{other_file}: split file is not a regular file")
                 other = read_json(other_file, "split file")
                 if not isinstance(other, list):
                     raise AnnotationError(f"{other_file}: expected a JSON list of session ids, found a "

@@ -144,6 +144,19 @@ def test_a_broken_split_file_that_was_not_asked_for_is_a_note(tmp_path, broken, 
     assert note.startswith(f"{other}: ") and what in note and "not counted" in note
 
 
+@pytest.mark.parametrize("make", [os.mkfifo, os.mkdir])
+def test_a_split_file_not_asked_for_that_is_a_fifo_or_folder_is_a_note_not_a_hang(tmp_path, make,
+                                                                                   fails_instead_of_hanging):
+    root = _tree(tmp_path)
+    other = root / "metadata" / "splits" / "test.json"
+    other.unlink()
+    make(other)
+    entry, samples = _export(root, tmp_path)
+    assert _names(samples) == S001_SAMPLES + S004_SAMPLES
+    assert entry["annotation_notes"] == [f"{other}: split file is not a regular file; not counted in "
+                                         "subtitle_rows_in_other_split_files"]
+
+
 def test_the_split_file_asked_for_unreadable_stops_the_run_naming_it(tmp_path):
     root = _tree(tmp_path)
     split_file = root / "metadata" / "splits" / "train.json"
