@@ -7,6 +7,7 @@ its folder. Both checks raise ClipError, which every reader turns into a named s
 from __future__ import annotations
 
 import os
+import stat
 
 from slt_nb.errors import ClipError
 
@@ -47,3 +48,12 @@ def inside(value: str, root: str | os.PathLike, what: str) -> str:
         raise ClipError(f"{what} {text!r}: leads outside {root} (resolves to {real}); "
                         f"expected a path inside {root}")
     return path
+
+
+def file_kind(mode: int) -> str:
+    """What a file that is no regular file is, from its st_mode: `a FIFO`, `a socket`, a device."""
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a plain file"

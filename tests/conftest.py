@@ -26,3 +26,18 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def fails_instead_of_hanging():
+    """A test that would block forever (a FIFO opened for reading) fails after 60 s instead; no timing is asserted."""
+    import signal
+
+    def hung(signum, frame):
+        raise TimeoutError("still blocked after 60 s: the code under test waits on something that never comes")
+
+    before = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, before)

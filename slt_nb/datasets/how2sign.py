@@ -267,8 +267,11 @@ class How2SignReader:
             return [(clip, os.path.join(root, clip), "") for clip in clips]
 
         items = items_from_rows(split, rows, resolve, path, skipped, augmented)
-        sizes = self._frame_sizes(split, items)
-        named = {item.clip for item in items}
+        sizes, refused = self._frame_sizes(split, items)
+        for item in (i for i in items if i.clip in refused):
+            skipped.extend(Skipped(row, item.clip, refused[item.clip], path) for row in item.rows)
+        named = {item.clip for item in items}  # a refused clip has its row: it is no pose folder without one
+        items = [item for item in items if item.clip not in refused]
         without_rows = sorted(folders - named)
         extra = {
             "source": {"layout": self.tree().layout if self.keypoints_dir == "auto" and self.tree() else "explicit",
@@ -286,8 +289,9 @@ class How2SignReader:
             extra["annotation_notes"] = notes
         return SplitPlan(split, path, total, items, skipped, extra)
 
-    def _frame_sizes(self, split: str, items: list[ExportItem]) -> dict:
-        """Give each item's locator its clip's frame size; returns the manifest's account of them.
+    def _frame_sizes(self, split: str, items: list[ExportItem]) -> tuple[dict, dict[str, str]]:
+        """Give each item's locator its clip's frame size; returns the manifest's account of them
+        and the clips whose frame_sizes row is refused, with the reason (each a skip of its clip).
 
         Order of trust: the clip's video header (raw video, else OpenPose's rendering), then the
         frame_sizes CSV, then the configured size (clips beyond it are noted when read).
@@ -295,14 +299,15 @@ class How2SignReader:
         if self.frame_size is None:
             for item in items:
                 item.locator = OpenPoseClip(item.locator, None)
-            return {"configured": None, "note": "pixel coordinates: no frame size used"}
+            return {"configured": None, "note": "pixel coordinates: no frame size used"}, {}
         videos = {}
         for directory in reversed(self.video_dirs(split)):  # raw videos win: read last
             with os.scandir(directory) as it:
                 videos.update({e.name[:-4]: e.path for e in it if e.name.endswith(".mp4")})
-        table = read_frame_sizes(self.frame_sizes.format(data_root=self.data_root)) if self.frame_sizes else {}
+        table, bad_rows = (read_frame_sizes(self.frame_sizes.format(data_root=self.data_root)) if self.frame_sizes
+                           else ({}, {}))
         source_counts = {"video header": 0, "frame_sizes csv": 0, "configured": 0}
-        other_sizes, unreadable = {}, []
+        other_sizes, unreadable, refused = {}, [], {}
         for item in items:
             size, source = tuple(self.frame_size), "configured"
             if item.clip in videos:
@@ -310,6 +315,9 @@ class How2SignReader:
                     size, source = video_frame_size(videos[item.clip]), "video header"
                 except VideoError as exc:
                     unreadable.append(str(exc))
+            if source == "configured" and item.clip in bad_rows:
+                refused[item.clip] = bad_rows[item.clip]
+                continue
             if source == "configured" and item.clip in table:
                 size, source = table[item.clip], "frame_sizes csv"
             source_counts[source] += 1
@@ -320,9 +328,11 @@ class How2SignReader:
                    "clips_not_configured_size": other_sizes}
         if unreadable:
             account["unreadable_videos"] = unreadable
+        if bad_rows:
+            account["refused_rows"] = sorted(bad_rows.values())
         if not other_sizes:
             account["note"] = f"one size, {self.frame_size[0]}x{self.frame_size[1]}, used for every clip"
-        return account
+        return account, refused
 
     def _where(self, item: ExportItem) -> tuple[str, tuple[int, int] | None]:
         loc = item.locator

@@ -116,9 +116,14 @@ def layouts_tried(root: str, split: str = "{split}") -> str:
     return "\n".join(lines)
 
 
-def read_frame_sizes(path: str) -> dict[str, tuple[int, int]]:
-    """A `clip,width,height` CSV as {clip: (width, height)}; a bad row is an error naming its line."""
-    sizes = {}
+def read_frame_sizes(path: str) -> tuple[dict[str, tuple[int, int]], dict[str, str]]:
+    """A `clip,width,height` CSV as ({clip: (width, height)}, {clip: why its row is refused}).
+
+    A row whose width or height is no whole number above 0 is refused for its clip alone (the
+    reason names the line), so one bad size costs that clip, not the part it would be written in.
+    A wrong header, or a row without a clip name, is an error naming the file (and line).
+    """
+    sizes, refused = {}, {}
     with open_annotations(path, "frame_sizes file") as f:
         reader = csv.reader(f)
         header = [c.strip() for c in next(reader, [])]
@@ -127,13 +132,21 @@ def read_frame_sizes(path: str) -> dict[str, tuple[int, int]]:
         for line, fields in enumerate(reader, start=2):
             if not fields or not any(x.strip() for x in fields):
                 continue
+            clip = fields[0].strip()
+            if not clip:
+                raise AnnotationError(f"{path} line {line}: {fields}; no clip name (expected clip,width,height)")
             try:
-                clip, width, height = fields[0].strip(), int(fields[1]), int(fields[2])
+                width, height = int(fields[1]), int(fields[2])
+                if width <= 0 or height <= 0:
+                    raise ValueError
             except (IndexError, ValueError):
-                raise AnnotationError(f"{path} line {line}: {fields}; expected clip,width,height "
-                                      f"with whole numbers") from None
+                refused[clip] = (f"{path} line {line}: frame size {fields[1:]} for {clip}; expected a width "
+                                 "and a height in pixels, whole numbers above 0")
+                sizes.pop(clip, None)
+                continue
             sizes[clip] = (width, height)
-    return sizes
+            refused.pop(clip, None)
+    return sizes, refused
 
 
 @dataclass

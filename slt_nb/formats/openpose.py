@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ import orjson
 import simdjson
 
 from slt_nb.errors import ClipError
+from slt_nb.paths import file_kind
 from slt_nb.formats.openpose_checked import (ABSURD_VALUE, PARTS, PER_FRAME, POINTS, FrameCounts, as_float,
                                              body_confidence, checked_frame, corrupt_rows, is_number,
                                              json_type)
@@ -182,8 +184,15 @@ def _read_file(path: str) -> bytes:
 
 
 def _read_bytes(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; the
+    # stat of the open file then refuses anything but a regular file before a read can block.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise ClipError(f"{path}: {file_kind(mode)}, not a regular file; expected a frame file")
         data = os.read(fd, _READ_SIZE)
         if len(data) == _READ_SIZE:
             chunks = [data]

@@ -80,6 +80,35 @@ def test_a_frame_file_that_is_a_folder_skips_its_clip(tmp_path):
     assert names == [f"val/{OTHER}"] and "is a folder; expected a frame file" in entry["skipped"][0]["reason"]
 
 
+def test_a_frame_file_that_is_a_fifo_skips_its_clip_without_blocking(tmp_path, fails_instead_of_hanging):
+    root, clips = _tree(tmp_path, [GOOD, OTHER])
+    fifo = _frame(clips, GOOD, 3)
+    fifo.unlink()
+    os.mkfifo(fifo)  # no writer ever comes: opening it for reading would wait forever
+    entry, names = _export(root, tmp_path)
+    assert names == [f"val/{OTHER}"]
+    (skip,) = entry["skipped"]
+    assert skip["clip"] == GOOD and skip["reason"] == f"{fifo}: a FIFO, not a regular file; expected a frame file"
+
+
+@pytest.mark.parametrize("width, height", [("0", "720"), ("-1280", "720"), ("1280", "0"), ("wide", "720"),
+                                           ("1280", "")])
+def test_a_bad_frame_size_row_skips_only_its_clip_naming_the_csv_line(tmp_path, width, height):
+    root, clips = _tree(tmp_path, [GOOD, OTHER])
+    sizes = root / "frame_sizes.csv"
+    sizes.write_text(f"clip,width,height\n{OTHER},1280,720\n{GOOD},{width},{height}\n")
+    out = tmp_path / "out"
+    entry = export_split(How2SignReader(str(root), frame_sizes=str(sizes)), "val", ExportOptions(str(out)))
+    assert entry["rows_exported"] == 1 and entry["rows_skipped"] == 1 == len(entry["skipped"])
+    assert [s["name"] for s in iter_samples(out / p["file"] for p in entry["parts"])] == [f"val/{OTHER}"]
+    skip = entry["skipped"][0]
+    assert skip["clip"] == GOOD and skip["row"] == 2
+    assert skip["reason"] == (f"{sizes} line 3: frame size {[width, height]} for {GOOD}; expected a width and a "
+                              "height in pixels, whole numbers above 0")
+    assert entry["frame_sizes"]["refused_rows"] == [skip["reason"]]
+    assert entry["reconciliation"]["poses_without_rows"] == 0
+
+
 @pytest.mark.parametrize("clip_id", [f"../json/{GOOD}", f"../../../val/openpose_output/json/{GOOD}", "..", "/etc"])
 def test_an_annotation_id_never_leads_outside_the_keypoint_folder(tmp_path, clip_id):
     root, clips = _tree(tmp_path, [OTHER, clip_id])

@@ -55,15 +55,6 @@ def test_subtitle_times_in_frames_stop_the_plan_naming_the_session(tmp_path):
     assert "CLSFBI0103A_S001_B" in msg and "frame numbers, not milliseconds" in msg and "subtitles.json" in msg
 
 
-def test_subtitles_past_the_session_end_cannot_be_milliseconds(tmp_path):
-    too_late = {"CLSFBI0209A_S010_B": [{"start": 10000, "end": 60000, "value": "trop tard"}]}
-    root = lsfb_official_tree(tmp_path / "lsfb_cont", SESSIONS, {"test": ["CLSFBI0209A_S010_B"]}, too_late)
-    with pytest.raises(AnnotationError) as err:
-        LSFBReader(str(root)).plan("test")
-    msg = str(err.value)
-    assert "CLSFBI0209A_S010_B" in msg and "600 frames = 12000 ms" in msg and "cannot be milliseconds" in msg
-
-
 def test_a_missing_split_file_lists_the_splits_present(tmp_path):
     root = lsfb_official_tree(tmp_path / "lsfb_cont", SESSIONS, SPLITS, SUBTITLES)
     with pytest.raises(AnnotationError) as err:
