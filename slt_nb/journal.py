@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from slt_nb.atomic import atomic_write_text, file_sha256, process_alive, remove_stale_temps
-from slt_nb.errors import SltNbError
+from slt_nb.errors import SltNbError, WriteRefused
 
 LOCK_NAME = ".slt_nb.lock"
 
@@ -35,8 +35,8 @@ class OutputLocked(SltNbError, RuntimeError):
     """Another run is writing into the same output folder."""
 
 
-class OutputWriteError(SltNbError, OSError):
-    """The machine refused a write (full disk, no permission): the message names the path and the space needed."""
+class OutputWriteError(WriteRefused):
+    """The machine refused a write (full disk, size limit, I/O error, no permission): the message names the path and the space needed."""
 
 
 _held: dict[str, int] = {}  # lock path -> nesting depth in this process
@@ -230,6 +230,9 @@ def explain_write_error(exc: OSError, path: Path, needed_bytes: int | None = Non
         text = f"{path}: no space left on the device ({free_text}{need}). Free some space and run again (resume keeps finished work)."
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         text = f"{path}: permission denied writing there ({exc.strerror}). Choose an output_dir you can write to."
+    elif exc.errno == errno.EFBIG:
+        text = (f"{path}: writing failed: {exc.strerror} (the file would pass the size limit this process may "
+                f"write, `ulimit -f`; {free_text}). Raise the limit, or make chunk_size smaller.")
     else:
         text = f"{path}: writing failed: {exc.strerror or exc} ({free_text})"
     return OutputWriteError(exc.errno, text)
