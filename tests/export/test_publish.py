@@ -54,6 +54,57 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
     assert entry["samples"] > 0 and not (tmp_path / LOCK_NAME).exists()
 
 
+def _race_for_the_lock(folder, start, tried, results):
+    start.wait()
+    try:
+        OutputLock(folder, "racer").acquire()
+        results.put(("won", os.getpid()))
+    except OutputLocked as exc:
+        results.put(("refused", str(exc)))
+    tried.wait()  # a winner holds the lock until every racer has tried
+
+
+def test_runs_taking_over_one_stale_lock_at_once_leave_exactly_one_holder(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "started": "2026-01-01T00:00:00",
+                        "purpose": "killed run"})
+    racers = 6
+    for trial in range(20):
+        folder = tmp_path / f"trial{trial}"
+        folder.mkdir()
+        (folder / LOCK_NAME).write_text(stale)
+        start, tried, results = context.Barrier(racers), context.Barrier(racers), context.Queue()
+        procs = [context.Process(target=_race_for_the_lock, args=(folder, start, tried, results))
+                 for _ in range(racers)]
+        for proc in procs:
+            proc.start()
+        outcomes = [results.get(timeout=60) for _ in procs]
+        for proc in procs:
+            proc.join(60)
+        winners = [value for kind, value in outcomes if kind == "won"]
+        assert len(winners) == 1, f"trial {trial}: {len(winners)} runs hold the lock: {outcomes}"
+        assert json.loads((folder / LOCK_NAME).read_text())["pid"] == winners[0]
+        for kind, message in outcomes:
+            assert kind == "won" or f"pid {winners[0]}" in message, message
+
+
+def test_the_lock_is_taken_on_a_filesystem_without_hard_links(tmp_path, monkeypatch):
+    import slt_nb.journal as journal
+
+    def no_links(src, dst):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(journal.os, "link", no_links)
+    lock = OutputLock(tmp_path, "export on exFAT").acquire()
+    assert json.loads((tmp_path / LOCK_NAME).read_text())["pid"] == os.getpid()
+    assert [p.name for p in tmp_path.iterdir()] == [LOCK_NAME]  # no temp file left
+    lock.release()
+    assert not (tmp_path / LOCK_NAME).exists()
+
+
 def test_a_lock_held_on_another_host_is_respected(tmp_path):
     (tmp_path / LOCK_NAME).write_text(json.dumps({"pid": 1, "host": "node-17", "started": "2026-01-01T00:00:00",
                                                   "purpose": "export on the cluster"}))
