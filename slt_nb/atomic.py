@@ -14,6 +14,8 @@ import secrets
 from pathlib import Path
 from typing import IO, Iterator
 
+from slt_nb.errors import WriteRefused
+
 TEMP_PATTERN = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
 
 
@@ -27,15 +29,19 @@ def temp_path_for(path: str | os.PathLike) -> Path:
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp path to write; on success it is fsynced and renamed onto `path`.
 
-    On an exception the temp file is removed and `path` is left as it was.
+    On an exception the temp file is removed and `path` is left as it was; a refused fsync or
+    rename raises `WriteRefused` naming `path`.
     """
     path = Path(path)
     tmp = temp_path_for(path)
     try:
         yield tmp
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise refused(exc, path) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -44,13 +50,26 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
                 newline: str | None = None) -> Iterator[IO]:
-    """`open()` for writing, atomically: the file appears at `path` only when the block succeeds."""
+    """`open()` for writing, atomically: the file appears at `path` only when the block succeeds.
+
+    The block only writes to the file, so an OSError in it is a refused write: `WriteRefused`.
+    """
     binary = "b" in mode
     with atomic_path(path) as tmp:
-        with open(tmp, mode, encoding=None if binary else encoding, newline=None if binary else newline) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(tmp, mode, encoding=None if binary else encoding, newline=None if binary else newline) as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise refused(exc, path) from exc
+
+
+def refused(exc: OSError, path: str | os.PathLike) -> WriteRefused:
+    """A write's OSError as `WriteRefused` (errno and text kept) naming the file it was for."""
+    if isinstance(exc, WriteRefused):
+        return exc
+    return WriteRefused(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from slt_nb.errors import ParameterError
+from slt_nb.errors import ParameterError, WriteRefused
 
 
 @dataclass
@@ -288,9 +288,9 @@ _MACHINE_ERRNOS = {28, 13, 30, 122}  # ENOSPC, EACCES, EROFS, EDQUOT
 
 
 def _is_machine_error(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in _MACHINE_ERRNOS
+    return isinstance(exc, WriteRefused) or (isinstance(exc, OSError) and exc.errno in _MACHINE_ERRNOS)
 
 
 def is_machine_error(exc: BaseException) -> bool:
-    """A full disk, a read-only or forbidden folder: retrying or going on cannot help."""
+    """Any refused write (full disk, size limit, I/O error), a read-only or forbidden folder: retrying or going on cannot help."""
     return _is_machine_error(exc)

@@ -19,6 +19,14 @@ class AnnotationError(SltNbError, ValueError):
     """An annotation file that cannot be read at all (as opposed to one bad row)."""
 
 
+class WriteRefused(SltNbError, OSError):
+    """The machine refused a write (full disk, file size limit, I/O error, read-only folder).
+
+    Neither a retry nor the next clip can help, so a run stops on it and publishes nothing; the
+    errno and the file are kept (`errno`, `strerror`, `filename`).
+    """
+
+
 class ClipError(SltNbError):
     """A clip that cannot be exported. The message names the file and says what was wrong."""
 

@@ -2,7 +2,7 @@
 
 - `OutputLock`: one run per output folder. A second run fails at once with a message naming
   the holder (pid, host, start time, what it runs); a lock left by a process that no longer
-  exists on this host is stale and taken over.
+  exists on this host is stale and taken over (under a flock, so by one run only).
 - Work records: every finished unit of work (an export part, an extracted video) leaves a small
   JSON record beside its file, written atomically after the file, with the file's sha256 and a
   key of everything that decided its content. A resumed run skips work whose record, key and
@@ -15,7 +15,9 @@
 """
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -26,8 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-from slt_nb.atomic import atomic_write_text, file_sha256, process_alive, remove_stale_temps
-from slt_nb.errors import SltNbError
+from slt_nb.atomic import atomic_write_text, file_sha256, process_alive, remove_stale_temps, temp_path_for
+from slt_nb.errors import SltNbError, WriteRefused
 
 LOCK_NAME = ".slt_nb.lock"
 
@@ -36,8 +38,8 @@ class OutputLocked(SltNbError, RuntimeError):
     """Another run is writing into the same output folder."""
 
 
-class OutputWriteError(SltNbError, OSError):
-    """The machine refused a write (full disk, no permission): the message names the path and the space needed."""
+class OutputWriteError(WriteRefused):
+    """The machine refused a write (full disk, size limit, I/O error, no permission): the message names the path and the space needed."""
 
 
 _held: dict[str, int] = {}  # lock path -> nesting depth in this process
@@ -66,36 +68,50 @@ class OutputLock:
         me = {"pid": os.getpid(), "host": socket.gethostname(),
               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "purpose": self.purpose}
         for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                other = self.holder()
-                if other is None:
-                    # Being written this instant, or left empty by a crash between create and write.
-                    time.sleep(0.05)
-                    other = self.holder() or {}
+            if self._create(me):
+                _held[key] = 1
+                return self
+            # Deciding that the holder is dead and removing its lock happen under one flock, so two
+            # runs taking over the same stale lock cannot both remove it: the second one finds the
+            # first one's lock, whose holder lives.
+            with _takeover_guard(self.path):
+                if not self.path.exists():
+                    continue  # released meanwhile
+                other = self.holder() or {}  # unreadable: a crash (a lock appears whole, see _create)
                 stale = other.get("host") == me["host"] and not process_alive(int(other.get("pid", -1)))
                 if other and not stale:
                     raise OutputLocked(
                         f"{self.folder} is in use by another run: pid {other.get('pid')} on host "
                         f"{other.get('host')}, started {other.get('started')} ({other.get('purpose')}). "
                         f"Wait for it to finish; if that process no longer exists, delete {self.path}."
-                    ) from None
-                # A dead holder on this host (or an unreadable lock): move it aside, then try again.
-                aside = self.path.with_name(f"{LOCK_NAME}.stale-{os.getpid()}")
-                try:
-                    os.replace(self.path, aside)
-                    aside.unlink()
-                except FileNotFoundError:
-                    pass
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    )
+                self.path.unlink(missing_ok=True)
+        raise OutputLocked(f"{self.path}: could not take the lock (other runs keep taking it)")
+
+    def _create(self, me: dict) -> bool:
+        """Create the lock file with `me` in it, whole, unless it exists; whether this run now holds it."""
+        tmp = temp_path_for(self.path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(me, f)
                 f.flush()
                 os.fsync(f.fileno())
-            _held[key] = 1
-            return self
-        raise OutputLocked(f"{self.path}: could not take the lock (other runs keep taking it)")
+            try:
+                os.link(tmp, self.path)  # a lock never exists empty: another run reads its holder or nothing
+            except FileExistsError:
+                return False
+            except OSError:  # a filesystem without hard links: create, then write
+                try:
+                    fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                except FileExistsError:
+                    return False
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(me, f)
+                    f.flush()
+                    os.fsync(f.fileno())
+            return True
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def release(self) -> None:
         key = str(self.path.resolve())
@@ -113,6 +129,17 @@ class OutputLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+@contextlib.contextmanager
+def _takeover_guard(lock_path: Path):
+    """An exclusive flock on `<lock>.takeover` beside the lock (kept, never deleted, so every run locks the same file)."""
+    fd = os.open(lock_path.with_name(lock_path.name + ".takeover"), os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the flock
 
 
 # --- work records ------------------------------------------------------------------------------
@@ -272,6 +299,9 @@ def explain_write_error(exc: OSError, path: Path, needed_bytes: int | None = Non
         text = f"{path}: no space left on the device ({free_text}{need}). Free some space and run again (resume keeps finished work)."
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         text = f"{path}: permission denied writing there ({exc.strerror}). Choose an output_dir you can write to."
+    elif exc.errno == errno.EFBIG:
+        text = (f"{path}: writing failed: {exc.strerror} (the file would pass the size limit this process may "
+                f"write, `ulimit -f`; {free_text}). Raise the limit, or make chunk_size smaller.")
     else:
         text = f"{path}: writing failed: {exc.strerror or exc} ({free_text})"
     return OutputWriteError(exc.errno, text)

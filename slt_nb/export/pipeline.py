@@ -31,7 +31,8 @@ from slt_nb.datasets.base import DatasetReader, ExportItem, Skipped, SplitPlan
 from slt_nb.engine import Engine, TaskOutcome, is_machine_error
 from slt_nb.export.features import FeatureOptions, FeatureTransform
 from slt_nb.errors import ClipError, ParameterError
-from slt_nb.journal import OutputLock, Staging, content_key, explain_write_error, input_fingerprint, write_record
+from slt_nb.journal import (OutputLock, OutputWriteError, Staging, content_key, explain_write_error, input_fingerprint,
+                            write_record)
 from slt_nb.formats.manifest import manifest_path, read_manifest
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, PartWriter, part_name
 
@@ -239,8 +240,9 @@ def export_split(
     staging folder with a record each; at the end all parts and the manifest are published
     together. With `resume`, parts a killed run finished (record, key and file agree) are kept.
     One run at a time per output folder (`OutputLock`). A part whose task fails for good (after
-    `retries`, or a worker killed for memory) has its rows listed as skipped with the reason; a
-    full disk or a refused write stops the run and leaves the previous export as it was.
+    `retries`, or a worker killed for memory) has its rows listed as skipped with the reason; any
+    refused write (full disk, size limit, I/O error, no permission) stops the run and leaves the
+    previous export as it was.
     """
     started = time.perf_counter()
     plan = reader.plan(split)
@@ -291,7 +293,9 @@ def export_split(
             finished = [f["parts"][0]["bytes"] for f in fragments.values() if f["parts"]]
             average = sum(finished) / len(finished) if finished else None
             needed = int(average * (len(parts) - len(finished))) if average else None
-            raise explain_write_error(exc, Path(exc.filename or staging.dir), needed) from exc
+            refusal = explain_write_error(exc, Path(exc.filename or staging.dir), needed)
+            raise OutputWriteError(refusal.errno, f"{refusal.strerror} Nothing was published: the previous "
+                                   f"{split} export in {out} is as it was.") from exc
 
         entry = merge_fragments([fragments[i] for i in sorted(fragments)])
         entry.update(plan.extra)  # where the reader found the files, reconciliation, frame sizes

@@ -3,7 +3,10 @@
     python -m slt_nb.export.validate outputs/exports/How2Sign-1024.manifest.json outputs/exports/LSFB-CONT-1024.manifest.json
     python -m slt_nb.export.validate path/to/*.part0 ...
 
-Each part must load Signformer's way (gzip + one pickle.load -> list of dicts); every `sign` must
+Each part must load Signformer's way (gzip + one pickle.load -> list of dicts), its gzip stream must
+be whole to its end (CRC and length: a flipped bit can load as changed values that only the CRC
+reveals), and it must match the sha256 its manifest lists (a part given alone is looked up in the
+manifest beside it, when there is one); every `sign` must
 be a float32 torch tensor (T > 0, feature_size) with finite values; every text non-empty; names
 unique across all parts and datasets (Signformer concatenates same-named samples along the feature
 axis); all datasets the same feature size (else `stack expects each tensor to be equal size`),
@@ -17,14 +20,17 @@ Exit status 1 when any check fails.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import pickle
 import sys
+import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from slt_nb.export.consistency import manifest_conflicts
-from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, file_sha256, load_signformer
+from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, file_sha256
 from slt_nb.signformer.memory import manifests_in, ram_summary_lines
 
 REQUIRED_KEYS = ("name", "signer", "gloss", "text", "sign")
@@ -138,7 +144,8 @@ def _collect(inputs, findings: list[Finding]) -> list[tuple[str, str, Path, dict
         else:
             # A bare part file: dataset and split from its name, {stem}-{D}.pami0.{split}.part{N}
             stem, _, rest = path.name.partition(".pami0.")
-            found.append((stem.rsplit("-", 1)[0], rest.rsplit(".part", 1)[0], path, None))
+            found.append((stem.rsplit("-", 1)[0], rest.rsplit(".part", 1)[0], path,
+                          _listed_beside(path, f"{stem}.manifest.json")))
     by_dataset: dict[tuple, list] = {}
     for entry in found:
         by_dataset.setdefault((entry[0], entry[1]), []).append(entry)
@@ -147,6 +154,45 @@ def _collect(inputs, findings: list[Finding]) -> list[tuple[str, str, Path, dict
         paths = {str(e[2]): e for e in by_dataset[key]}
         ordered += [paths[p] for p in sorted(paths, key=_part_order)]
     return ordered
+
+
+def _listed_beside(part: Path, manifest_name: str) -> dict | None:
+    """The entry of a part in the manifest beside it (its sha256 and sample count), if that lists it."""
+    try:
+        manifest = json.loads((part.parent / manifest_name).read_text(encoding="utf-8"))
+        entries = [e for split in manifest["splits"].values() for e in split["parts"]]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # no readable manifest: the part is checked on its own (validate the manifest to see why)
+    return next((e for e in entries if isinstance(e, dict) and e.get("file") == part.name
+                 and all(k in e for k in PART_KEYS)), None)
+
+
+def _load_whole(path: Path, add) -> list | None:
+    """The samples of a part loaded Signformer's way, then its gzip stream read to the end.
+
+    `pickle.load` stops at the pickle's last opcode, before the gzip trailer, so neither Signformer
+    nor a plain load ever checks the CRC: a flipped bit inflates to changed numbers and loads.
+    """
+    try:
+        with gzip.open(path, "rb") as stream:
+            samples = pickle.load(stream)
+            try:
+                trailing = 0
+                while block := stream.read(1 << 20):
+                    trailing += len(block)
+            except (OSError, EOFError, zlib.error) as exc:
+                add("error", "gzip", f"corrupt gzip stream ({type(exc).__name__}: {exc}): the samples load, but "
+                    "with changed values that Signformer would not notice; export this part again")
+            else:
+                if trailing:
+                    add("warning", "gzip", f"{trailing} bytes after the pickled list (Signformer ignores them)")
+    except FileNotFoundError:
+        add("error", "load", "part file missing")
+        return None
+    except Exception as exc:  # whatever gzip/pickle raise, Signformer would raise too
+        add("error", "load", f"gzip + pickle.load failed: {type(exc).__name__}: {exc}")
+        return None
+    return samples
 
 
 def _part_order(path: str):
@@ -170,13 +216,8 @@ def validate_exports(inputs, max_sent_length: int = 400, feature_size: int | Non
 
         if entry is not None and path.exists() and file_sha256(path) != entry["sha256"]:
             add("error", "sha256", "file differs from the sha256 in its manifest (changed or truncated?)")
-        try:
-            samples = load_signformer(path)
-        except FileNotFoundError:
-            add("error", "load", "part file missing")
-            continue
-        except Exception as exc:  # whatever gzip/pickle raise, Signformer would raise too
-            add("error", "load", f"gzip + pickle.load failed: {type(exc).__name__}: {exc}")
+        samples = _load_whole(path, add)
+        if samples is None:
             continue
         if not isinstance(samples, list):
             add("error", "load", f"unpickled a {type(samples).__name__}, Signformer needs a list")

@@ -34,6 +34,7 @@ import numpy as np
 from isal import igzip
 
 from slt_nb.atomic import file_sha256, temp_path_for  # noqa: F401  (file_sha256: part checks import it from here)
+from slt_nb.errors import WriteRefused
 
 _PROTO = 3
 # Signformer's encoder takes its deformable-attention positions modulo (length - 1): a clip of
@@ -158,8 +159,8 @@ class PartWriter:
 
     The data go to a hidden temp name beside `path` and are renamed onto `path` only by
     `close()`; an exception inside a `with` block removes the temp file and leaves no part
-    behind. A refused write (full disk, no permission) raises OSError with its errno and the
-    part's path. The bytes depend on the samples alone: the same data give the same sha256.
+    behind. Any refused write (full disk, file size limit, I/O error, no permission) raises
+    `WriteRefused` with its errno and the part's path. The bytes depend on the samples alone: the same data give the same sha256.
     """
 
     def __init__(self, path: str | os.PathLike, feature_size: int = 1024, compresslevel: int = 1):
@@ -186,10 +187,9 @@ class PartWriter:
             self.abort()
             raise self._failure(exc) from exc
 
-    def _failure(self, err: BaseException) -> OSError:
-        code = err.errno if isinstance(err, OSError) else None
-        # errno kept, so a caller can tell a full disk (stop the run) from a bad sample
-        return OSError(code, f"writing the part failed: {getattr(err, 'strerror', None) or err}", self.path)
+    def _failure(self, err: OSError) -> WriteRefused:
+        # Its own type, whatever the errno: a caller stops the run on it instead of skipping the part's clips.
+        return WriteRefused(err.errno, err.strerror or str(err), self.path)
 
     def add(self, name: str, text: str, sign: np.ndarray, signer: str = "", gloss: str = "") -> None:
         """Append one sample; `sign` (T, width <= feature_size) is zero-padded to feature_size."""

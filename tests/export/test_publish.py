@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import DEMO
+from conftest import DEMO, REPO
 from slt_nb.datasets.how2sign import How2SignReader
 from slt_nb.export.pipeline import ExportOptions, export_split
 from slt_nb.formats.manifest import read_manifest
@@ -52,6 +52,57 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
                                                   "started": "2026-01-01T00:00:00", "purpose": "killed run"}))
     entry = export_split(reader(), "test", ExportOptions(str(tmp_path)))
     assert entry["samples"] > 0 and not (tmp_path / LOCK_NAME).exists()
+
+
+def _race_for_the_lock(folder, start, tried, results):
+    start.wait()
+    try:
+        OutputLock(folder, "racer").acquire()
+        results.put(("won", os.getpid()))
+    except OutputLocked as exc:
+        results.put(("refused", str(exc)))
+    tried.wait()  # a winner holds the lock until every racer has tried
+
+
+def test_runs_taking_over_one_stale_lock_at_once_leave_exactly_one_holder(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "started": "2026-01-01T00:00:00",
+                        "purpose": "killed run"})
+    racers = 6
+    for trial in range(20):
+        folder = tmp_path / f"trial{trial}"
+        folder.mkdir()
+        (folder / LOCK_NAME).write_text(stale)
+        start, tried, results = context.Barrier(racers), context.Barrier(racers), context.Queue()
+        procs = [context.Process(target=_race_for_the_lock, args=(folder, start, tried, results))
+                 for _ in range(racers)]
+        for proc in procs:
+            proc.start()
+        outcomes = [results.get(timeout=60) for _ in procs]
+        for proc in procs:
+            proc.join(60)
+        winners = [value for kind, value in outcomes if kind == "won"]
+        assert len(winners) == 1, f"trial {trial}: {len(winners)} runs hold the lock: {outcomes}"
+        assert json.loads((folder / LOCK_NAME).read_text())["pid"] == winners[0]
+        for kind, message in outcomes:
+            assert kind == "won" or f"pid {winners[0]}" in message, message
+
+
+def test_the_lock_is_taken_on_a_filesystem_without_hard_links(tmp_path, monkeypatch):
+    import slt_nb.journal as journal
+
+    def no_links(src, dst):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(journal.os, "link", no_links)
+    lock = OutputLock(tmp_path, "export on exFAT").acquire()
+    assert json.loads((tmp_path / LOCK_NAME).read_text())["pid"] == os.getpid()
+    assert [p.name for p in tmp_path.iterdir()] == [LOCK_NAME]  # no temp file left
+    lock.release()
+    assert not (tmp_path / LOCK_NAME).exists()
 
 
 def test_a_lock_held_on_another_host_is_respected(tmp_path):
@@ -106,6 +157,75 @@ def test_full_disk_while_writing_the_manifest_leaves_the_previous_export_whole(t
         export_split(reader(), "val", ExportOptions(str(tmp_path), chunk_size=5))
     assert visible(tmp_path) == before
     assert read_manifest(tmp_path / MANIFEST)["chunk_size"] == 1
+
+
+# The export run as a user runs it, in its own process, with a file size limit (`ulimit -f`):
+# Python ignores SIGXFSZ, so the write that passes the limit fails with EFBIG.
+SIZE_LIMITED_EXPORT = """
+import resource, signal, sys
+from slt_nb.export.run import run_export
+from slt_nb.params import load_params
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+run_export(load_params("How2Sign", {"output_dir": sys.argv[1], "splits": ["train"], "chunk_size": 3}))
+"""
+
+
+def test_a_file_size_limit_fails_the_run_and_keeps_the_previous_export(tmp_path):
+    from slt_nb.export.run import run_export
+    from slt_nb.params import load_params
+
+    run_export(load_params("How2Sign", {"output_dir": str(tmp_path), "splits": ["train"], "chunk_size": 5}))
+    before = visible(tmp_path)
+    # Below the first new part (3 real clips, over 40 kB), above the manifest, records and lock.
+    limit = 30_000
+    assert os.path.getsize(tmp_path / MANIFEST) < limit
+    run = subprocess.run([sys.executable, "-c", SIZE_LIMITED_EXPORT, str(tmp_path), str(limit)],
+                         capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert run.returncode != 0, run.stdout + run.stderr
+    error = run.stderr.strip().splitlines()[-1]
+    assert "OutputWriteError" in error and os.strerror(errno.EFBIG) in error, error
+    assert "How2Sign-1024.pami0.train.part0: writing failed" in error and "ulimit -f" in error
+    assert "Nothing was published" in error
+    assert visible(tmp_path) == before
+    assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name], "temp files left behind"
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EFBIG, errno.EROFS])
+def test_any_refused_write_of_a_part_stops_the_run_and_keeps_the_previous_export(tmp_path, monkeypatch, code):
+    export_split(reader(), "train", ExportOptions(str(tmp_path), chunk_size=1))
+    before = visible(tmp_path)
+    original = pami._HashingFile.write
+
+    def refuse(self, data):
+        if pami.part_index(self.raw.name.split(".tmp-")[0]) >= 1:
+            raise OSError(code, os.strerror(code))
+        return original(self, data)
+
+    monkeypatch.setattr(pami._HashingFile, "write", refuse)
+    with pytest.raises(OutputWriteError) as caught:
+        export_split(reader(), "train", ExportOptions(str(tmp_path), chunk_size=2), resume=False)
+    assert caught.value.errno == code
+    assert "How2Sign-1024.pami0.train.part1" in str(caught.value) and os.strerror(code) in str(caught.value)
+    assert visible(tmp_path) == before
+
+
+def test_a_refused_write_of_a_part_record_stops_the_run(tmp_path, monkeypatch):
+    import slt_nb.atomic as atomic
+
+    export_split(reader(), "val", ExportOptions(str(tmp_path), chunk_size=1))
+    before = visible(tmp_path)
+    original = os.fsync
+
+    def failing_fsync(fd):
+        if os.readlink(f"/proc/self/fd/{fd}").split("/")[-1].startswith(".How2Sign-1024.pami0.val.part0.record"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return original(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", failing_fsync)
+    with pytest.raises(OutputWriteError, match=r"part0.record.json: writing failed: Input/output error"):
+        export_split(reader(), "val", ExportOptions(str(tmp_path), chunk_size=2), resume=False)
+    assert visible(tmp_path) == before
 
 
 def test_permission_denied_names_the_folder(tmp_path, monkeypatch):

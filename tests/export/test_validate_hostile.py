@@ -110,3 +110,74 @@ def test_a_bare_file_without_a_part_number_is_a_load_finding_not_a_traceback(tmp
     report = validate_exports([odd, junk])
     assert report.samples == 1 and [f.check for f in report.findings] == ["load"]
     assert report.findings[0].file == str(junk)
+
+
+@pytest.fixture(scope="module")
+def demo_val_part(tmp_path_factory):
+    """The val part of the demo How2Sign export, made as a user makes it (params/How2Sign.yaml)."""
+    from slt_nb.export.run import run_export
+    from slt_nb.params import load_params
+
+    out = tmp_path_factory.mktemp("demo-export")
+    run_export(load_params("How2Sign", {"output_dir": str(out), "splits": ["val"]}))
+    return out / "How2Sign-1024.pami0.val.part0"
+
+
+def _flips(size: int) -> list[tuple[int, int]]:
+    """(byte, bit): every byte of the gzip header and trailer, and 50 spread over the deflate data."""
+    inner = range(10, size - 8, max(1, (size - 18) // 50))
+    return [(offset, offset % 8) for offset in [*range(10), *inner, *range(size - 8, size)]]
+
+
+def _flipped(part, offset: int, bit: int) -> bytes:
+    data = bytearray(part.read_bytes())
+    data[offset] ^= 1 << bit
+    return bytes(data)
+
+
+def _caught_by_gzip(data: bytes) -> bool:
+    try:
+        gzip.decompress(data)
+    except Exception:
+        return True
+    return False
+
+
+def test_a_flipped_bit_in_a_part_alone_is_caught_wherever_gzip_catches_it(demo_val_part, tmp_path, capsys):
+    part = tmp_path / demo_val_part.name  # no manifest beside it: only the gzip stream can tell
+    part.write_bytes(demo_val_part.read_bytes())
+    assert validate_exports([part]).ok
+    flips = _flips(part.stat().st_size)
+    missed = []
+    for offset, bit in flips:
+        data = _flipped(demo_val_part, offset, bit)
+        if not _caught_by_gzip(data):
+            continue  # MTIME, XFL, OS bytes of the header: gzip itself does not check them
+        part.write_bytes(data)
+        report = validate_exports([part])
+        if report.ok or any(f.file != str(part) for f in report.errors()):
+            missed.append((offset, bit, [(f.check, f.message) for f in report.findings]))
+    assert not missed, f"{len(missed)} flips that gzip catches pass validate: {missed[:3]}"
+    assert sum(_caught_by_gzip(_flipped(demo_val_part, o, b)) for o, b in flips) > 50
+    capsys.readouterr()
+    part.write_bytes(_flipped(demo_val_part, part.stat().st_size // 2, 3))
+    assert main([str(part)]) == 1
+    out = capsys.readouterr().out
+    assert f"{part}: corrupt gzip stream (BadGzipFile: CRC check failed" in out or f"{part}: gzip + pickle.load" in out
+
+
+@pytest.mark.parametrize("given", ["manifest", "part"])
+def test_every_flipped_bit_in_a_part_is_caught_when_its_manifest_lists_it(demo_val_part, tmp_path, given):
+    out = tmp_path / "export"
+    shutil.copytree(demo_val_part.parent, out)
+    part = out / demo_val_part.name
+    target = out / "How2Sign-1024.manifest.json" if given == "manifest" else part
+    assert validate_exports([target]).ok
+    missed = []
+    for offset, bit in _flips(part.stat().st_size):
+        part.write_bytes(_flipped(demo_val_part, offset, bit))
+        report = validate_exports([target])
+        sha = [f for f in report.errors() if f.check == "sha256" and f.file == str(part)]
+        if not sha:
+            missed.append((offset, bit))
+    assert not missed, f"flips not caught by the manifest's sha256: {missed}"
