@@ -123,12 +123,65 @@ def point_bounds(values: np.ndarray, margin: float = 0.08):
     return (float(lo[0] - pad[0]), float(hi[0] + pad[0])), (float(lo[1] - pad[1]), float(hi[1] + pad[1]))
 
 
+# No sign-language corpus camera frames the legs: drawn, they only shrink the signer.
+LOWER_BODY = ("knee", "ankle", "heel", "foot", "toe")
+
+
+def upper_body(layout: FeatureLayout, frames: np.ndarray) -> np.ndarray:
+    """A copy of frames (..., D) with the knees, ankles, heels and feet set undetected (0, 0)."""
+    out = np.array(frames, dtype=np.float32, copy=True)
+    for seg in layout.segments:
+        for i, name in enumerate(seg.skeleton.points):
+            if any(word in name for word in LOWER_BODY):
+                out[..., seg.start + 2 * i: seg.start + 2 * i + 2] = 0
+    return out
+
+
+def skeleton_animation(layout: FeatureLayout, frames: np.ndarray, fps: float | None = None, title: str | None = None,
+                       frame_size: tuple[int, int] | None = None, max_frames: int = 32, size: float = 3.6) -> bytes:
+    """A GIF of the clip's skeleton (legs left out), at most max_frames evenly spaced frames; returns its bytes.
+
+    Played at the clip's own rate when it is known (slower when frames were thinned out), so a
+    second of signing takes a second.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from matplotlib.animation import FuncAnimation, PillowWriter
+    from matplotlib.figure import Figure
+
+    frames = upper_body(layout, np.asarray(frames)[:, : layout.width])
+    picked = np.unique(np.linspace(0, len(frames) - 1, min(max_frames, len(frames))).round().astype(int))
+    step = (picked[1] - picked[0]) if len(picked) > 1 else 1
+    rate = (fps or 25.0) / step
+    fig = Figure(figsize=(size, size * 0.9), dpi=72)
+    ax = fig.add_subplot()
+    bounds = point_bounds(frames[picked])
+
+    def draw(k):
+        ax.clear()
+        draw_frame(ax, layout, frames[picked[k]], frame_size=frame_size, bounds=bounds)
+        seconds = f", {picked[k] / fps:.2f} s" if fps else ""
+        ax.set_title(literal_text(f"{title + ': ' if title else ''}frame {picked[k]}{seconds}"), fontsize=8)
+        return []
+
+    animation = FuncAnimation(fig, draw, frames=len(picked), blit=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.gif"
+        animation.save(path, writer=PillowWriter(fps=max(1.0, rate)))
+        return path.read_bytes()
+
+
 def skeleton_grid(layout: FeatureLayout, frames: np.ndarray, indices=None, cols: int = 4,
-                  title: str | None = None, size: float = 2.6, frame_size: tuple[int, int] | None = None):
-    """A grid of frames of one clip, all drawn to the same scale; returns the Figure."""
+                  title: str | None = None, size: float = 2.6, frame_size: tuple[int, int] | None = None,
+                  legs: bool = True):
+    """A grid of frames of one clip, all drawn to the same scale; returns the Figure.
+
+    `legs=False` leaves out knees, ankles and feet (out of view in every sign-language corpus).
+    """
     import matplotlib.pyplot as plt
 
-    frames = np.asarray(frames)
+    frames = np.asarray(frames) if legs else upper_body(layout, frames)
     if indices is None:
         indices = np.linspace(0, len(frames) - 1, min(cols * 2, len(frames))).round().astype(int)
     indices = list(indices)

@@ -25,12 +25,10 @@ from slt_nb.errors import ParameterError
 from slt_nb.export.consistency import manifest_conflicts, parameters_table, split_parameters
 from slt_nb.formats.pami import iter_samples
 from slt_nb.layouts import FeatureLayout, find_point
-from slt_nb.plotting import draw_segment, finish_axes
+from slt_nb.plotting import LOWER_BODY, draw_segment, finish_axes
 
 JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")
 HANDS = ("left_hand", "right_hand")
-# No sign-language camera frames the legs: drawn, they only shrink the signer.
-LOWER_BODY = ("knee", "ankle", "heel", "foot", "toe")
 CORPUS_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
 
 

@@ -1,4 +1,5 @@
 """Skeleton plots on real pose data: one line per limb whose two points were detected."""
+import io
 from pathlib import Path
 
 import matplotlib
@@ -169,3 +170,20 @@ def test_missing_rate_chart_has_one_bar_per_point_coloured_by_part():
     assert len(bars) == 33 + 21 + 21
     assert bars[40].get_facecolor() != bars[60].get_facecolor()
     assert [round(p.get_height()) for p in fig.axes[0].patches] == [0, 100, 60]
+
+
+def test_animation_plays_the_clip_at_its_rate_without_legs():
+    from PIL import Image
+
+    from slt_nb.plotting import skeleton_animation, upper_body
+
+    rows = mediapipe_rows(MEDIAPIPE / "poseformat_sample_video")
+    pose = MEDIAPIPE_150.segment("pose")
+    knee = pose.start + 2 * MEDIAPIPE_POSE_33.index("left_knee")
+    wrist = pose.start + 2 * MEDIAPIPE_POSE_33.index("left_wrist")
+    kept = upper_body(MEDIAPIPE_150, rows)
+    assert np.all(kept[:, knee:knee + 2] == 0) and np.array_equal(kept[:, wrist:wrist + 2], rows[:, wrist:wrist + 2])
+    gif = skeleton_animation(MEDIAPIPE_150, rows, fps=24.0, title="sample")
+    image = Image.open(io.BytesIO(gif))
+    assert image.format == "GIF" and image.n_frames == len(rows)  # 9 frames: every one shown
+    assert abs(image.info["duration"] - 1000 / 24) <= 2  # real time
