@@ -239,17 +239,24 @@ class Engine:
                 yield TaskOutcome(key, error=self._explain(key, exc), exception=exc, seconds=seconds)
             # A worker takes a second task while it runs one, and both are blamed when it dies.
             # Alone on the cluster, a bystander finishes; the task that kills its worker does so again.
+            # Twice: a worker still restarting after the culprit's last try can take a bystander down once more.
             for key in killed:
-                future = self._submit(fn, key, arguments[key], 0)
-                futures[future] = key
-                for _ in as_completed([future], loop=self.client.loop):
-                    pass
-                seconds = time.perf_counter() - started
-                if future.status == "finished":
-                    yield TaskOutcome(key, result=future.result(), seconds=seconds)
-                else:
-                    exc = future.exception()
-                    yield TaskOutcome(key, error=self._explain(key, exc), exception=exc, seconds=seconds)
+                for attempt in range(2):
+                    future = self._submit(fn, key, arguments[key], 0)
+                    futures[future] = key
+                    for _ in as_completed([future], loop=self.client.loop):
+                        pass
+                    seconds = time.perf_counter() - started
+                    try:
+                        outcome = TaskOutcome(key, result=future.result(), seconds=seconds)
+                    except Exception as exc:  # noqa: BLE001  (the task's own error, or its worker's death)
+                        outcome = TaskOutcome(key, error=self._explain(key, exc), exception=exc, seconds=seconds)
+                        if isinstance(exc, KilledWorker) and attempt == 0:
+                            continue
+                    finally:
+                        future.release()
+                    break
+                yield outcome
         finally:
             for future in futures:
                 if not future.done():

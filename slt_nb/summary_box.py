@@ -52,13 +52,12 @@ def box_html(s: dict) -> str:
     )
 
 
-def show_summary(title: str, key_result: str, facts: dict | None = None, **counts) -> dict:
-    """Display the box in the notebook (and hand its facts to the runner); returns the facts."""
+def show_summary(title: str, key_result: str, facts: dict | None = None, **counts) -> None:
+    """Display the box in the notebook (and hand its facts to the runner)."""
     from IPython.display import display
 
     s = summary(title, key_result, facts, **counts)
     display({"text/html": box_html(s), MIME: s, "text/plain": f"{title}: {key_result}"}, raw=True)
-    return s
 
 
 def read_summary(nb) -> dict | None:

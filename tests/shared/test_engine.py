@@ -81,7 +81,7 @@ def test_a_part_whose_worker_dies_is_reported_and_the_others_go_on(fresh_cluster
     entry = export_split(DyingReader(str(DEMO / "How2Sign"), victim.clip), "train",
                          ExportOptions(str(tmp_path), chunk_size=1), scheduler=cluster.scheduler_address, retries=0)
     failed = entry["failed_parts"]
-    assert [f["index"] for f in failed] == [len(plan.items) - 1]
+    assert [f["index"] for f in failed] == [len(plan.items) - 1], failed
     assert "the worker process died while running this task" in failed[0]["reason"]
     assert failed[0]["reason"].startswith("train part")
     reasons = {s["clip"]: s["reason"] for s in entry["skipped"]}

@@ -95,8 +95,8 @@ def test_a_failing_run_and_a_dead_kernel_are_indexed_and_the_others_still_run(pr
     assert by_split["train"][4] == by_split["test"][4] == "ok" and by_split["test"][10] == ""
     assert '"split": "val"' not in by_split["val"][3] and 'split="val"' in by_split["val"][3]
     for row in parser.rows:
-        assert re.fullmatch(r"\d+\.\d s", row[6]) and re.fullmatch(r"\d+ MB", row[7])
-        links = re.findall(r"\[([^\]]+)\]", row[8])
+        assert re.fullmatch(r"\d+\.\d s", row[7]) and re.fullmatch(r"\d+ MB", row[8])
+        links = re.findall(r"\[([^\]]+)\]", row[9])
         assert len(links) == 2 and all((tmp_path / link).exists() for link in links)
     assert "4 runs: 1 failed, 1 kernel died, 2 ok" in index.read_text(encoding="utf-8")
 
@@ -165,3 +165,30 @@ def test_runs_finishing_at_once_all_reach_the_index(tmp_path):
         pool.map(_finish_one, [(str(index), i) for i in range(40)])
     records = json.loads(index.with_suffix(".json").read_text())["runs"]
     assert sorted(r["split"] for r in records) == sorted(f"s{i}" for i in range(40))
+
+
+def test_a_report_opens_with_its_summary_hides_code_and_the_index_shows_the_key_result(tmp_path):
+    from slt_nb.summary_box import DEMO_DATA
+
+    path = tmp_path / "summary.ipynb"
+    code = ("from slt_nb.summary_box import show_summary\n"
+            f"show_summary('Export demo', '12 samples exported', {{'data': {str(DEMO_DATA)!r}}}, warnings=1, skipped=2,"
+            " demo_data=True)")
+    nb = new_notebook(cells=[new_code_cell("x = 1", metadata={"tags": ["parameters"]}), new_code_cell(code)],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, path)
+    index = tmp_path / "index.html"
+    (result,) = run_all([Run(str(path), str(tmp_path / "out.ipynb"), {}, "demo", "val")], index=index, echo=None)
+    assert (result.status, result.status_text, result.key_result) == ("ok", "ok, 1 warning, 2 rows skipped",
+                                                                       "12 samples exported")
+    page = (tmp_path / "out.html").read_text(encoding="utf-8")
+    assert "<title>Export demo</title>" in page
+    body = page[page.index("<body"):]
+    assert body.index("slt-summary") < body.index('<div class="jp-Cell')  # the box before the first cell
+    assert "'demo_data'" not in body  # the facts are the box, not a printed dict
+    assert 'class="slt-hide-code' in body[:200] and "show code" in body
+    assert "demo data" in body
+    parser = TableRows()
+    parser.feed(index.read_text(encoding="utf-8"))
+    (row,) = parser.rows
+    assert (row[4], row[5]) == ("ok, 1 warning, 2 rows skipped", "12 samples exported")
