@@ -63,10 +63,11 @@ class EngineSettings:
         scheduler = params.get("scheduler") or None
         if scheduler is not None and not isinstance(scheduler, str):
             raise ParameterError(f"scheduler must be an address such as 'tcp://host:8786', got {scheduler!r}")
-        limit = params.get("memory_limit_gb")
-        retries = params.get("retries")
-        return cls(workers, scheduler, float(limit) if limit else None,
-                   2 if retries is None else int(retries), progress)
+        from slt_nb.params import parse_number
+
+        limit = parse_number("memory_limit_gb", params.get("memory_limit_gb") or None, None, whole=False, minimum=0.01)
+        retries = parse_number("retries", params.get("retries"), 2, minimum=0)
+        return cls(workers, scheduler, limit, retries, progress)
 
 
 def _limit_worker_threads() -> None:

@@ -139,3 +139,27 @@ def parse_mapping(name: str, value) -> dict:
         raise ParameterError(f"parameter {name!r}: expected a mapping such as {{\"model.embed_dim\": 64}}, "
                              f"got a {type(value).__name__} ({value!r})")
     return value
+
+
+def parse_number(name: str, value, default, whole: bool = True, minimum: float | None = None):
+    """A numeric parameter (`-p chunk_size 50` arrives as a number or a string); None gives the default.
+
+    A value that is not a number (or not a whole one where `whole`), or below `minimum`, raises
+    ParameterError naming the parameter, instead of a bare ValueError from int().
+    """
+    from slt_nb.errors import ParameterError
+
+    if value is None:
+        return default
+    what = "a whole number" if whole else "a number"
+    if isinstance(value, bool):
+        raise ParameterError(f"parameter {name!r}: {value!r} is not {what}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"parameter {name!r}: {value!r} is not {what}") from None
+    if whole and not number.is_integer():
+        raise ParameterError(f"parameter {name!r}: {value!r} is not {what}")
+    if minimum is not None and number < minimum:
+        raise ParameterError(f"parameter {name!r}: {value!r} is below {minimum:g}")
+    return int(number) if whole else number

@@ -10,14 +10,14 @@ from slt_nb.export.features import FeatureOptions
 from slt_nb.export.pipeline import ExportOptions, export_split
 from slt_nb.formats.pami import SIGNFORMER_MIN_FRAMES
 from slt_nb.formats.manifest import manifest_path, read_manifest, skipped_by_reason
-from slt_nb.params import parse_flag, resolve
+from slt_nb.params import parse_flag, parse_number, resolve
 
 
 def export_options(params: dict) -> ExportOptions:
     return ExportOptions(
         output_dir=str(resolve(params["output_dir"])),
-        chunk_size=int(params.get("chunk_size", 100)),
-        feature_size=int(params.get("feature_size", 1024)),
+        chunk_size=parse_number("chunk_size", params.get("chunk_size"), 100, minimum=1),
+        feature_size=parse_number("feature_size", params.get("feature_size"), 1024, minimum=1),
         min_frames=_min_frames(params.get("min_frames", SIGNFORMER_MIN_FRAMES)),
         features=FeatureOptions.from_params(params),
     )

@@ -1,4 +1,6 @@
 """List parameters as people type them with papermill: one parser for every notebook."""
+import re
+
 import pytest
 
 from slt_nb.errors import ParameterError
@@ -64,3 +66,20 @@ def test_mapping_parameters_read_the_json_string_papermill_passes(typed, expecte
 def test_a_mapping_value_that_is_no_mapping_names_the_parameter(bad):
     with pytest.raises(ParameterError, match="parameter 'overrides'"):
         parse_mapping("overrides", bad)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("chunk_size", "abc", "parameter 'chunk_size': 'abc' is not a whole number"),
+    ("chunk_size", 0, "parameter 'chunk_size': 0 is below 1"),
+    ("feature_size", "1024.5", "parameter 'feature_size': '1024.5' is not a whole number"),
+    ("retries", "many", "parameter 'retries': 'many' is not a whole number"),
+    ("memory_limit_gb", "lots", "parameter 'memory_limit_gb': 'lots' is not a number"),
+])
+def test_a_non_numeric_parameter_is_named(name, value, message):
+    from slt_nb.engine import EngineSettings
+    from slt_nb.export.run import export_options
+
+    params = load_params("How2Sign", {name: value})
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        export_options(params)
+        EngineSettings.from_params(params)
