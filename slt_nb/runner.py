@@ -136,11 +136,12 @@ body.slt-hide-code .jp-CodeCell .jp-Cell-inputWrapper, body.slt-hide-code .jp-Co
  this.textContent = b.classList.contains('slt-hide-code') ? 'show code' : 'hide code';">show code</button>"""
 
 
-def render_html(notebook_path: str | os.PathLike, title: str | None = None) -> Path:
+def render_html(notebook_path: str | os.PathLike, nb=None) -> Path:
     """The executed notebook as a standalone HTML page beside it (images embedded), written atomically.
 
     The page has a real title, opens with the notebook's summary box (if it showed one) and hides
-    the code behind a "show code" button, so it reads as a report.
+    the code behind a "show code" button, so it reads as a report. `nb`: the notebook, when the
+    caller has read it already.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -148,9 +149,10 @@ def render_html(notebook_path: str | os.PathLike, title: str | None = None) -> P
     from slt_nb.summary_box import box_html, read_summary
 
     notebook_path = Path(notebook_path)
-    nb = nbformat.read(notebook_path, as_version=4)
+    if nb is None:
+        nb = nbformat.read(notebook_path, as_version=4)
     found = read_summary(nb)
-    title = title or (found["title"] if found else notebook_path.stem)
+    title = found["title"] if found else notebook_path.stem
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": title}})
     top = _CODE_TOGGLE + (box_html(found) if found else "")
     body = re.sub(r"<body([^>]*)>", lambda m: _with_class(m.group(0)) + top, body, count=1)
@@ -240,19 +242,21 @@ def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | N
         output = target
     else:
         output = final if status == "ok" else failed_path(final)
+    import nbformat
+
     from slt_nb.summary_box import read_summary, status_text
 
-    found = None
+    nb = found = None
     if output.exists():
-        try:
-            with open(output, encoding="utf-8") as f:
-                found = read_summary(json.load(f))
-        except (OSError, ValueError):
-            found = None
+        try:  # read once: the summary for the index, the same node for the page
+            nb = nbformat.read(output, as_version=4)
+            found = read_summary(nb)
+        except Exception:  # noqa: BLE001  (an unreadable notebook: the page below says why)
+            nb = None
     html_path = None
     if html_report and output.exists():
         try:
-            html_path = _rel(render_html(output))
+            html_path = _rel(render_html(output, nb))
         except Exception as exc:  # the run's own status stands; the missing page is said in the error
             error = (error + "; " if error else "") + f"HTML rendering failed: {type(exc).__name__}: {exc}"
     elif not output.exists():

@@ -142,8 +142,11 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
             pose = p.get("pose_keypoints_2d")
             usable = isinstance(pose, simdjson.Array) and len(pose)
             confidences.append(_sane_confidence(_doubles(pose, BODY_25.size * 3)) if usable else 0.0)
-        person = people[confidences.index(max(confidences))]
-        for p in people:  # another person's hands too: anything refused is named by the checked path
+        chosen = confidences.index(max(confidences))
+        person = people[chosen]
+        for i, p in enumerate(people):  # the others' hands too: anything refused is named by the checked path
+            if i == chosen:
+                continue  # the signer's own parts are read (and checked) below
             for key, points in PARTS[1:]:
                 part = p.get(key)
                 if isinstance(part, simdjson.Array) and len(part):

@@ -25,7 +25,7 @@ from slt_nb.errors import ParameterError
 from slt_nb.export.consistency import manifest_conflicts, parameters_table, split_parameters
 from slt_nb.formats.pami import iter_samples
 from slt_nb.layouts import FeatureLayout, find_point
-from slt_nb.plotting import LOWER_BODY, draw_segment, finish_axes
+from slt_nb.plotting import draw_segment, finish_axes, upper_body
 
 JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")
 HANDS = ("left_hand", "right_hand")
@@ -315,14 +315,11 @@ def overlay_figure(samples: list[ExportSample], skip_segments=("face",)):
             continue
         clip, index, row = picked
         colour = CORPUS_COLOURS[k % len(CORPUS_COLOURS)]
-        row = row.copy()
+        row = upper_body(s.layout, row)
         for seg in s.layout.segments:
             if seg.name in skip_segments:
                 row[seg.start: seg.stop] = 0
                 continue
-            for i, name in enumerate(seg.skeleton.points):
-                if any(word in name for word in LOWER_BODY):
-                    row[seg.start + 2 * i: seg.start + 2 * i + 2] = 0
             draw_segment(ax, seg, seg.points(row)[:, :2], colour=colour)
         drawn_rows.append(row[: s.layout.width])
         handles.append(Line2D([], [], color=colour, marker="o", ms=4, label=f"{s.label}: {clip}, frame {index}"))
