@@ -123,7 +123,8 @@ def notebook_run(command: NotebookCommand, args: argparse.Namespace):
         return str(value if value is not None else "")
 
     dataset = default("dataset")
-    output = args.output or command.output.format(label=label_of(dataset), split=default("split"),
+    output = _absolute(args.output) if args.output and not _at_repo_root() else args.output
+    output = output or command.output.format(label=label_of(dataset), split=default("split"),
                                                   kind=getattr(args, "kind", ""))
     return Run(notebook, output, parameters, dataset, default("split"))
 
@@ -155,9 +156,13 @@ def _absolute(value):
     return value
 
 
+def _at_repo_root() -> bool:
+    return Path.cwd().resolve() == REPO_ROOT.resolve()
+
+
 def resolve_paths(parameters: dict) -> dict:
     """Relative paths in path parameters made absolute against the current directory (no-op at the repo root)."""
-    if Path.cwd().resolve() == REPO_ROOT.resolve():
+    if _at_repo_root():
         return parameters
     out = dict(parameters)
     for name, value in parameters.items():
@@ -215,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="notebook parameter (VALUE read as YAML); repeat for several")
         sub.add_argument("-o", "--output", help="where the executed notebook goes")
         sub.add_argument("--cell-timeout", type=float, default=None, help="seconds a cell may run")
-        sub.add_argument("--index", default="outputs/index.html", help="the run index to add this run to")
+        sub.add_argument("--index", default=None, help="the run index to add this run to (default outputs/index.html)")
     for name, (_, summary) in DELEGATED.items():
         commands.add_parser(name, help=summary, add_help=False)
     return parser
@@ -255,7 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     from slt_nb.runner import run_all
 
     run = notebook_run(NOTEBOOK_COMMANDS[args.command], args)
-    result, = run_all([run], args.index, cell_timeout=args.cell_timeout)
+    index = args.index or "outputs/index.html"  # given: relative to where the command runs; default: the repo's
+    result, = run_all([run], _absolute(index) if args.index and not _at_repo_root() else index,
+                      cell_timeout=args.cell_timeout)
     print(f"{run.notebook}: {result.status}; report {resolve(result.output)}")
     return 0 if result.ok else 1
 

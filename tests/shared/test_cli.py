@@ -104,13 +104,14 @@ def test_relative_paths_mean_relative_to_where_the_command_runs(tmp_path):
     try:
         run = cli.notebook_run(cli.NOTEBOOK_COMMANDS["export"], parser.parse_args(
             ["export", "How2Sign", "-p", "data_root", "mine", "-p", "output_dir", "out",
-             "-p", "validate_with", "[a.manifest.json]", "-p", "splits", "val"]))
+             "-p", "validate_with", "[a.manifest.json]", "-p", "splits", "val", "-o", "report.ipynb"]))
     finally:
         os.chdir(old)
     assert run.parameters["data_root"] == str(tmp_path / "mine")
     assert run.parameters["output_dir"] == str(tmp_path / "out")
     assert run.parameters["validate_with"] == [str(tmp_path / "a.manifest.json")]
     assert run.parameters["splits"] == "val"  # not a path
+    assert run.output == str(tmp_path / "report.ipynb")  # the report too, not the repository's folder
 
 
 def test_export_help_lists_the_dataset_names(capsys):
