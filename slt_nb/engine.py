@@ -220,24 +220,21 @@ class Engine:
         try:
             for future in as_completed(list(futures), loop=self.client.loop):
                 key = futures[future]
-                seconds = time.perf_counter() - started
-                if future.status == "finished":
-                    try:
-                        # Fetched at once and released: a result left on a worker is lost with it
-                        # when another task kills that worker, and is recomputed beside the culprit.
-                        result = future.result()
-                    except KilledWorker:
-                        killed.append(key)
-                        continue
-                    finally:
-                        future.release()
-                    yield TaskOutcome(key, result=result, seconds=seconds)
-                    continue
-                exc = future.exception()
-                if isinstance(exc, KilledWorker):
+                try:
+                    # Fetched at once and released: a result left on a worker is lost with it when
+                    # another task kills that worker. A result lost between finishing and this fetch
+                    # is being recomputed, and result() waits for it rather than reading a status.
+                    result = future.result()
+                except KilledWorker:
                     killed.append(key)  # perhaps only queued beside the task that killed the worker
                     continue
-                yield TaskOutcome(key, error=self._explain(key, exc), exception=exc, seconds=seconds)
+                except Exception as exc:  # noqa: BLE001  (the task's own error, reported as the part's)
+                    yield TaskOutcome(key, error=self._explain(key, exc), exception=exc,
+                                      seconds=time.perf_counter() - started)
+                    continue
+                finally:
+                    future.release()
+                yield TaskOutcome(key, result=result, seconds=time.perf_counter() - started)
             # A worker takes a second task while it runs one, and both are blamed when it dies.
             # Alone on the cluster, a bystander finishes; the task that kills its worker does so again.
             # Twice: a worker still restarting after the culprit's last try can take a bystander down once more.
