@@ -200,16 +200,28 @@ def _warm_worker() -> None:
 
 # Stages of one export, by the functions that do them (cProfile's own time per function).
 STAGES = (
-    ("list, open and read frame files", ("list_frame_files", "_read_bytes", "_read_file", "posix.open",
-                                          "posix.read", "posix.close", "scandir", "posix.stat", "re.Pattern")),
+    ("list, open and read frame files", ("list_frame_files", "=frame_number", "=_read_bytes", "=_read_frame",
+                                          "=_read_file", "posix.open", "posix.read", "posix.close", "scandir",
+                                          "posix.stat", "posix.fstat", "re.Pattern")),
     ("parse JSON (simdjson) and check values", ("_fast_frame", "_doubles", "_no_nested_arrays", "_sane_confidence",
-                                                 "checked_frame", "csimdjson", "'count' of 'bytes'")),
-    ("assemble clip rows (numpy)", ("read_openpose_frames", "read_openpose_clip", "corrupt_rows", "frombuffer",
-                                    "numpy", "ndarray")),
+                                                 "checked_frame", "csimdjson", "'split' of 'bytes'",
+                                                 "'count' of 'bytes'")),
+    ("assemble clip rows (numpy)", ("=_read_frames", "read_openpose_frames", "read_openpose_clip", "corrupt_rows",
+                                    "frombuffer", "numpy", "ndarray")),
     ("feature transform (options)", ("features.py", "layouts.py")),
     ("pickle, compress, write parts", ("pami.py", "pickle", "isal", "compress", "fsync", "posix.write",
                                        "atomic.py", "posix.replace", "posix.rename")),
 )
+
+
+def _stage_of(filename: str, function: str) -> str | None:
+    """The stage a profiled function belongs to: a key matches the function's name exactly when
+    it starts with '=', else anywhere in 'file:function'."""
+    where = f"{filename}:{function}"
+    for name, keys in STAGES:
+        if any(function == k[1:] if k.startswith("=") else k in where for k in keys):
+            return name
+    return None
 
 
 def stage_profile(root: Path, kind: str = "slt_nb") -> list[tuple[str, float]]:
@@ -231,8 +243,7 @@ def stage_profile(root: Path, kind: str = "slt_nb") -> list[tuple[str, float]]:
     totals = {name: 0.0 for name, _ in STAGES}
     totals["other (annotations, planning, manifest, Python glue)"] = 0.0
     for (filename, _, function), (_, _, tottime, _, _) in stats.items():
-        where = f"{filename}:{function}"
-        stage = next((name for name, keys in STAGES if any(k in where for k in keys)), None)
+        stage = _stage_of(filename, function)
         totals[stage or "other (annotations, planning, manifest, Python glue)"] += tottime
     return list(totals.items())
 

@@ -37,6 +37,9 @@ class ClipData:
     confidence: np.ndarray | None = None  # (T, points) the estimator's confidence / visibility per point
     pixel_scale: tuple[float, float] = (1.0, 1.0)  # multiply x, y by this for pixels (undo frame division)
     fps: float | None = None  # the clip's own frame rate (None: the reader's `fps`)
+    # The fingerprints of the reader's `source_fingerprints(item)`, when the read gives them for
+    # free (the resume key of the clip's part; None: the export takes them by stat).
+    inputs: list | None = None
 
 
 @dataclass

@@ -34,7 +34,8 @@ from slt_nb.paths import plain_name
 from slt_nb.formats.annotations import open_annotations, parse_lines, read_augmented, well_formed
 from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, TextRow, canonical_split,
                                   items_from_rows, split_values_entry)
-from slt_nb.formats.openpose import ABSURD_VALUE, read_openpose_clip, read_openpose_clip_with_face
+from slt_nb.formats.openpose import (ABSURD_VALUE, frame_files_fingerprint, read_openpose_clip,
+                                     read_openpose_clip_with_face)
 from slt_nb.formats.video import video_frame_size
 from slt_nb.datasets.how2sign_tree import (SPLITS, TREE_LAYOUTS, How2SignTree, OpenPoseClip, detect_tree, layouts_tried, read_frame_sizes)
 from slt_nb.layouts import OPENPOSE_134, OPENPOSE_274
@@ -358,7 +359,12 @@ class How2SignReader:
         c = counts.as_dict()
         c["frame_gaps"] = len(files.gaps)
         return ClipData(rows, c, notes, confidence=confidence,
-                        pixel_scale=(float(size[0]), float(size[1])) if size else (1.0, 1.0), fps=self.fps)
+                        pixel_scale=(float(size[0]), float(size[1])) if size else (1.0, 1.0), fps=self.fps,
+                        inputs=[files.fingerprint])
+
+    def source_fingerprints(self, item: ExportItem) -> list:
+        """What the resume key covers: the clip folder's frame files (count, bytes, newest mtime)."""
+        return [frame_files_fingerprint(self._where(item)[0])]
 
     def describe(self) -> dict:
         tree = self.tree() if self.keypoints_dir == "auto" else None

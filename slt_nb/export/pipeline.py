@@ -93,6 +93,7 @@ def export_shard(
     on_part: Callable[[dict], None] | None = None,
     parts: dict[int, list[ExportItem]] | None = None,
     directory: str | None = None,
+    inputs: list | None = None,
 ) -> dict:
     """Export shard `shard` of `shards` of one split: the parts whose number % shards == shard.
 
@@ -101,6 +102,7 @@ def export_shard(
     pool, a cluster scheduler) can run the shards and merge the fragments with `merge_fragments`.
     `parts` ({part number: its items}, from `plan_parts`) names the parts to write instead, so a
     task can carry just its own clips; `directory` is where the files go (default output_dir).
+    `inputs`, a list, gets each clip's source fingerprints in order (for the part's resume key).
     """
     if not 0 <= shard < shards:
         raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
@@ -119,9 +121,12 @@ def export_shard(
         started = time.perf_counter()
         with PartWriter(path, options.feature_size, options.compresslevel) as writer:
             for item in items:
+                clip = None
                 try:
                     clip = reader.read(item)
                     fragment["reads"] += 1
+                    if inputs is not None:
+                        inputs.append(clip.inputs if clip.inputs is not None else source_fingerprints(reader, item))
                     if clip.frames.ndim != 2 or clip.frames.shape[1] != reader.layout.width:
                         raise ClipError(
                             f"{item.clip}: reader returned shape {clip.frames.shape}, "
@@ -140,6 +145,8 @@ def export_shard(
                             f"{options.min_frames} (Signformer's encoder gives NaN for clips under 2 frames)"
                         )
                 except ClipError as exc:
+                    if inputs is not None and clip is None:
+                        inputs.append(source_fingerprints(reader, item))
                     fragment["skipped"].extend(
                         asdict(Skipped(row, item.clip, str(exc), plan.annotation_file)) for row in item.rows
                     )
@@ -181,17 +188,29 @@ def merge_fragments(fragments: list[dict]) -> dict:
     return merged
 
 
-def part_key(reader: DatasetReader, split: str, options: ExportOptions, index: int, items: list[ExportItem]) -> str:
+def part_key(reader: DatasetReader, split: str, options: ExportOptions, index: int, items: list[ExportItem],
+             inputs: list[list] | None = None) -> str:
     """Everything that decides a part's bytes: reader settings, options, and its clips and samples.
 
     A resumed run keeps a staged part only if its record carries the same key, so changing any
     export option (but the output folder), the reader's settings, the annotations or a clip's
-    input files (their count, sizes and mtimes) redoes the parts affected.
+    input files (their count, sizes and mtimes) redoes the parts affected. `inputs` are the
+    clips' fingerprints as the task that read them took them; None takes them by stat.
     """
-    clips = [(item.clip, item.samples, item.rows, repr(item.locator), item.signer,
-              [input_fingerprint(path) for path in source_files(reader, item)]) for item in items]
+    if inputs is None:
+        inputs = [source_fingerprints(reader, item) for item in items]
+    clips = [(item.clip, item.samples, item.rows, repr(item.locator), item.signer, fingerprints)
+             for item, fingerprints in zip(items, inputs, strict=True)]
     settings = {k: v for k, v in asdict(options).items() if k != "output_dir"}
     return content_key(__version__, reader.describe(), split, settings, index, clips)
+
+
+def source_fingerprints(reader: DatasetReader, item: ExportItem) -> list:
+    """The fingerprints (slt_nb.journal.input_fingerprint) of what the reader reads for a clip:
+    the reader's own `source_fingerprints`, else those of its `source_files`."""
+    if hasattr(reader, "source_fingerprints"):
+        return reader.source_fingerprints(item)
+    return [input_fingerprint(path) for path in source_files(reader, item)]
 
 
 def source_files(reader: DatasetReader, item: ExportItem) -> list[str]:
@@ -203,13 +222,18 @@ def source_files(reader: DatasetReader, item: ExportItem) -> list[str]:
 
 
 def export_part(reader: DatasetReader, split: str, index: int, items: list[ExportItem], options: ExportOptions,
-                plan: SplitPlan, staging_dir: str, key: str) -> dict:
+                plan: SplitPlan, staging_dir: str, key: str | None = None) -> dict:
     """The task an engine runs: write part `index` into the staging folder, then its record.
 
     The record (written after the part, atomically) holds the part's sha256 and its manifest
-    fragment, so a resumed run can take the part as finished without reading a clip again.
+    fragment, so a resumed run can take the part as finished without reading a clip again. Its
+    key is `key`, else `part_key` over the fingerprints the reads took (no stat pass of its own).
     """
-    fragment = export_shard(reader, split, 0, 1, options, plan, parts={index: items}, directory=staging_dir)
+    inputs: list[list] = []
+    fragment = export_shard(reader, split, 0, 1, options, plan, parts={index: items}, directory=staging_dir,
+                            inputs=inputs)
+    if key is None:
+        key = part_key(reader, split, options, index, items, inputs)
     part = fragment["parts"][0]
     write_record(Staging.record_file(staging_dir, part["file"]),
                  {"key": key, "bytes": part["bytes"], "sha256": part["sha256"], "fragment": fragment})
@@ -249,7 +273,6 @@ def export_split(
     transform = _check_width(reader, options)
     parts = plan_parts(plan.items, options.chunk_size)
     names = [part_name(reader.dataset, split, i, options.feature_size, reader.variant) for i in range(len(parts))]
-    keys = [part_key(reader, split, options, i, items) for i, items in enumerate(parts)]
     # Tasks carry their own clips, not the whole plan: a small plan stands in for the annotations.
     task_plan = SplitPlan(plan.split, plan.annotation_file, plan.annotation_rows, [], [])
     out = Path(options.output_dir)
@@ -260,8 +283,13 @@ def export_split(
         # folder, so a killed run's task still running on a cluster can never replace one of ours.
         task_dir = staging.run_dir(uuid.uuid4().hex[:12])
         fragments: dict[int, dict] = {}
+        # Keys by stat only for parts a killed run staged; a task keys its part from its own reads.
+        keys: list[str | None] = [None] * len(parts)
         for i, name in enumerate(names):
-            record = staging.finished(name, keys[i]) if resume else None
+            if not (resume and Staging.record_file(staging.dir, name).exists()):
+                continue
+            keys[i] = part_key(reader, split, options, i, parts[i])
+            record = staging.finished(name, keys[i])
             if record is not None:
                 fragment = record["fragment"]
                 fragment["reads"] = 0  # read by the run that wrote it, not by this one

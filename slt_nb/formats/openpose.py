@@ -8,8 +8,8 @@ layout `OPENPOSE_134` (BODY_25 + left hand + right hand, x,y interleaved, confid
 from __future__ import annotations
 
 import math
+import operator
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 
@@ -26,7 +26,19 @@ from slt_nb.layouts import BODY_25
 
 # Normalised body coordinates beyond this are not jitter at the edge but a wrong frame size.
 OUTSIDE_FRAME = 1.05
-FRAME_FILE = re.compile(r"(\d+)_keypoints\.json$")
+
+_SUFFIX = "_keypoints.json"
+_DIGITS = "0123456789"
+
+
+def frame_number(name: str) -> int | None:
+    """The frame number of `<anything><digits>_keypoints.json`, else None."""
+    if not name.endswith(_SUFFIX):
+        return None
+    stem = name[: -len(_SUFFIX)]
+    digits = stem[len(stem.rstrip(_DIGITS)):]
+    return int(digits) if digits else None
+
 
 @dataclass
 class FrameFiles:
@@ -36,6 +48,8 @@ class FrameFiles:
     paths: list[str]
     numbers: list[int]
     gaps: list[tuple[int, int]] = field(default_factory=list)  # inclusive missing ranges
+    # [files, bytes, newest mtime_ns] of the frame files and the folder, once they are read
+    fingerprint: list | None = None
 
     def describe_gaps(self) -> str:
         return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in self.gaps)
@@ -55,9 +69,9 @@ def list_frame_files(directory: str) -> FrameFiles:
         raise ClipError(f"{directory}: cannot list the keypoint folder: {exc.strerror or exc}") from None
     with entries:
         for entry in entries:
-            m = FRAME_FILE.search(entry.name)
-            if m:
-                numbered.append((int(m.group(1)), entry.path))
+            number = frame_number(entry.name)
+            if number is not None:
+                numbered.append((number, entry.path))
     if not numbered:
         raise ClipError(f"{directory}: no *_keypoints.json frame files")
     numbered.sort()
@@ -95,12 +109,22 @@ def _sane_confidence(pose: bytes) -> float:
     return float(c[np.abs(c) < ABSURD_VALUE].sum())  # an absurd value never picks the signer
 
 
+_LAST_BYTE = operator.itemgetter(-1)
+_COLON = {ord(":")}
+
+
 def _no_nested_arrays(raw: bytes) -> bool:
     """True when every '[' opens the value of a key: no array inside an array, which simdjson's
     as_buffer would flatten ([.., [0.5], ..] read as a number). Exact for the compact JSON OpenPose
     writes; whitespace after a colon or a '[' in a string sends the frame to the checked path,
-    which reads it value by value (profiled: 6 us a frame, against 9 us for parsing it)."""
-    return raw.count(b"[") == raw.count(b":[")
+    which reads it value by value. Split at '[', every piece but the last must end in ':'
+    (profiled: 1.6 us a frame, against 3.3 us for counting '[' and ':[')."""
+    pieces = raw.split(b"[")
+    del pieces[-1]
+    try:
+        return set(map(_LAST_BYTE, pieces)) <= _COLON
+    except IndexError:  # an empty piece: '[' right after '[' (or first), nested
+        return False
 
 
 def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, bool]:
@@ -175,6 +199,11 @@ _READ_SIZE = 1 << 16  # a frame is ~3.5 KB; bigger files are read in further cal
 
 def _read_file(path: str) -> bytes:
     """The file's bytes, or ClipError naming it (a folder, a dangling or looping link, no permission)."""
+    return _read_frame(path)[0]
+
+
+def _read_frame(path: str) -> tuple[bytes, os.stat_result]:
+    """The file's bytes and its stat (size and mtime for the resume key, at no extra system call)."""
     try:
         return _read_bytes(path)
     except IsADirectoryError:
@@ -186,16 +215,16 @@ def _read_file(path: str) -> bytes:
         raise ClipError(f"{path}: cannot read the frame file: {exc.strerror or exc}") from None
 
 
-def _read_bytes(path: str) -> bytes:
+def _read_bytes(path: str) -> tuple[bytes, os.stat_result]:
     # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; the
     # stat of the open file then refuses anything but a regular file before a read can block.
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(path)
-        if not stat.S_ISREG(mode):
-            raise ClipError(f"{path}: {file_kind(mode)}, not a regular file; expected a frame file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ClipError(f"{path}: {file_kind(info.st_mode)}, not a regular file; expected a frame file")
         data = os.read(fd, _READ_SIZE)
         if len(data) == _READ_SIZE:
             chunks = [data]
@@ -204,7 +233,7 @@ def _read_bytes(path: str) -> bytes:
             data = b"".join(chunks)
     finally:
         os.close(fd)
-    return data
+    return data, info
 
 
 def read_openpose_frames(
@@ -220,20 +249,36 @@ def read_openpose_frames(
     value that is not a number (a string, a boolean, a list). `with_confidence` also returns
     each point's confidence, (T, 67) float32 (0 for zeroed frames).
     """
+    xy, counts, confidence, _ = _read_frames(paths, frame_size)
+    return (xy, counts, confidence) if with_confidence else (xy, counts)
+
+
+def _read_frames(paths: list[str], frame_size: tuple[int, int] | None):
+    """(T, 134) rows, counts, (T, 67) confidences and the files' (bytes, newest mtime_ns)."""
     counts = FrameCounts(frames=len(paths))
     chunks: list = []  # every frame's doubles, joined once for the clip
+    added_counts: dict[str, int] = {}
+    no_face = size = newest = 0
     parser = simdjson.Parser()  # one per call: its documents must be gone before it parses again
+    fast = _fast_frame
     for path in paths:
-        raw = _read_file(path)
+        raw, info = _read_frame(path)
+        size += info.st_size
+        if info.st_mtime_ns > newest:
+            newest = info.st_mtime_ns
         try:
-            added, had_face = _fast_frame(parser, raw, chunks)
+            added, had_face = fast(parser, raw, chunks)
             if added:
                 for name, n in added.items():
-                    setattr(counts, name, getattr(counts, name) + n)
+                    added_counts[name] = added_counts.get(name, 0) + n
         except _NotSimple:
             frame, had_face = checked_frame(path, raw, counts)
             chunks.append(frame.tobytes())
-        counts.no_face += not had_face
+        if not had_face:
+            no_face += 1
+    for name, n in added_counts.items():
+        setattr(counts, name, getattr(counts, name) + n)
+    counts.no_face += no_face
     values = np.frombuffer(b"".join(chunks), dtype=np.float64).reshape(len(paths), PER_FRAME)
     bad_frames = corrupt_rows(values)
     if bad_frames.any():
@@ -249,19 +294,45 @@ def read_openpose_frames(
         # the frame are not, and usually mean the clip is 1920x1080, not the frame size given.
         body = xy[:, : BODY_25.size]
         counts.outside_frame = int(np.count_nonzero((body > OUTSIDE_FRAME).any(axis=(1, 2))))
-    if with_confidence:
-        return xy.reshape(len(paths), POINTS * 2), counts, np.ascontiguousarray(xyc[:, :, 2])
-    return xy.reshape(len(paths), POINTS * 2), counts
+    return xy.reshape(len(paths), POINTS * 2), counts, np.ascontiguousarray(xyc[:, :, 2]), (size, newest)
 
 
 def read_openpose_clip(
     directory: str, frame_size: tuple[int, int] | None = (1280, 720), with_confidence: bool = False
 ) -> tuple:
     """All frames of one clip folder: (T, 134) rows, what they contained, the frame files
-    (and with `with_confidence` the (T, 67) confidences last)."""
+    (and with `with_confidence` the (T, 67) confidences last).
+
+    The frame files' `fingerprint` is set from the reads themselves, equal to
+    `frame_files_fingerprint(directory)` while nothing changes.
+    """
     files = list_frame_files(directory)
-    read = read_openpose_frames(files.paths, frame_size, with_confidence)
-    return (read[0], read[1], files) + tuple(read[2:])
+    try:
+        folder_mtime = os.stat(directory).st_mtime_ns
+    except OSError as exc:
+        raise ClipError(f"{directory}: cannot stat the keypoint folder: {exc.strerror or exc}") from None
+    xy, counts, confidence, (size, newest) = _read_frames(files.paths, frame_size)
+    files.fingerprint = [len(files.paths), size, max(newest, folder_mtime)]
+    return (xy, counts, files, confidence) if with_confidence else (xy, counts, files)
+
+
+def frame_files_fingerprint(directory: str) -> list:
+    """[frame files, their bytes, newest mtime_ns of them and the folder] of one clip folder,
+    by stat: what a resumed export compares with the fingerprint its read recorded (a renamed,
+    added, removed or rewritten frame file changes it). ["missing"] or ["unreadable"] otherwise."""
+    try:
+        files = list_frame_files(directory)
+        newest = os.stat(directory).st_mtime_ns
+        size = 0
+        for path in files.paths:
+            info = os.stat(path)
+            size += info.st_size
+            newest = max(newest, info.st_mtime_ns)
+    except ClipError:
+        return ["missing"] if not os.path.isdir(directory) else ["unreadable"]
+    except OSError:
+        return ["unreadable"]
+    return [len(files.paths), size, newest]
 
 
 def read_openpose_faces(paths: list[str], frame_size: tuple[int, int] | None = (1280, 720)) -> np.ndarray:

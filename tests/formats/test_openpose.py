@@ -157,3 +157,21 @@ def test_a_file_cut_off_inside_the_face_is_still_unparsable(tmp_path, real_how2s
     (tmp_path / "frame_000000_keypoints.json").write_bytes(raw[:cut])
     with pytest.raises(ClipError, match="unparsable JSON"):
         read_openpose_clip(str(tmp_path))
+
+
+def test_the_read_takes_the_same_fingerprint_a_resume_takes_by_stat(real_openpose_sequence, tmp_path):
+    from slt_nb.formats.openpose import frame_files_fingerprint, frame_number
+
+    clip = tmp_path / "clip"
+    shutil.copytree(real_openpose_sequence, clip)
+    _, _, files = read_openpose_clip(str(clip))
+    assert files.fingerprint == frame_files_fingerprint(str(clip))
+    assert files.fingerprint[0] == len(files.paths) and files.fingerprint[1] == sum(
+        (clip / p).stat().st_size for p in files.paths)
+    frame = clip / files.paths[3]
+    frame.write_bytes(frame.read_bytes().replace(b"[", b"[ ", 1))  # rewritten in place: one byte more
+    assert frame_files_fingerprint(str(clip))[1] == files.fingerprint[1] + 1
+    assert read_openpose_clip(str(clip))[2].fingerprint == frame_files_fingerprint(str(clip))
+    assert frame_files_fingerprint(str(tmp_path / "nowhere")) == ["missing"]
+    assert [frame_number(n) for n in ("a_000012_keypoints.json", "12_keypoints.json", "a_keypoints.json",
+                                      "a_12_keypoints.json.bak", "a_１２_keypoints.json")] == [12, 12, None, None, None]
