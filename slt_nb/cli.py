@@ -12,8 +12,9 @@
 
 The notebook commands run through the batch runner, as `make demo` does: the executed notebook
 is the report (written even when a cell fails), with an HTML page beside it and a line in
-outputs/index.html. `-p NAME VALUE` sets a notebook parameter (VALUE read as YAML); a name the
-notebook does not have is refused, listing the ones it has.
+outputs/index.html. `-p NAME VALUE` sets a notebook parameter (VALUE read as YAML), `-y 'NAME: VALUE'`
+sets any number of them from a YAML mapping; as in papermill, -p wins over -y and a later -y over an
+earlier one. A name the notebook does not have is refused, listing the ones it has.
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def notebook_parameters(notebook: str) -> dict[str, dict]:
 
 def parameters_help(notebook: str) -> str:
     """Lines `name = default  # help` for a command's --help."""
-    lines = [f"parameters of {notebook} (set with -p NAME VALUE):"]
+    lines = [f"parameters of {notebook} (set with -p NAME VALUE or -y 'NAME: VALUE'):"]
     for name, p in notebook_parameters(notebook).items():
         lines.append(f"  {name} = {p['default']}" + (f"  # {p['help']}" if p.get("help") else ""))
     return "\n".join(lines)
@@ -105,7 +106,10 @@ def notebook_run(command: NotebookCommand, args: argparse.Namespace):
     from slt_nb.runner import Run
 
     notebook = command.notebook.format(kind=getattr(args, "kind", None))
-    parameters = {name: parse_value(command.name, name, value) for name, value in args.parameter}
+    parameters = {}  # papermill's order: each -y in turn, then every -p over them
+    for text in getattr(args, "parameters_yaml", None) or []:
+        parameters.update(parse_mapping(command.name, text))
+    parameters.update({name: parse_value(command.name, name, value) for name, value in args.parameter})
     if command.positional and getattr(args, command.positional, None) is not None:
         parameters[command.positional] = getattr(args, command.positional)
     known = notebook_parameters(notebook)
@@ -136,6 +140,12 @@ PATH_PARAMETERS = {"data_root", "output_dir", "keypoints_dir", "annotations", "f
                    "pose_dir", "feature_dir", "exports"}
 
 
+def _yaml_problem(exc) -> str:
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
+
+
 def parse_value(command: str, name: str, value: str):
     """A -p value read as YAML; a malformed one is one line naming the parameter."""
     import yaml
@@ -146,6 +156,24 @@ def parse_value(command: str, name: str, value: str):
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SystemExit(f"slt-nb {command}: -p {name} {value!r} is not a value slt-nb can read ({problem}); "
                          "lists are written val,test or '[val, test]'") from None
+
+
+def parse_mapping(command: str, text: str) -> dict:
+    """A -y value: YAML mapping parameter names to values (empty: none); anything else is one line."""
+    import yaml
+
+    try:
+        found = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SystemExit(f"slt-nb {command}: -y {text!r} is not YAML slt-nb can read ({_yaml_problem(exc)}); "
+                         "write it as 'NAME: VALUE', e.g. -y 'splits: [val, test]'") from None
+    if found is None:
+        return {}
+    if not isinstance(found, dict):
+        kind = "a list" if isinstance(found, list) else "text" if isinstance(found, str) else "a single value"
+        raise SystemExit(f"slt-nb {command}: -y {text!r} reads as {kind}, not as parameter names with their values; "
+                         "write it as 'NAME: VALUE', e.g. -y 'splits: [val, test]'")
+    return found
 
 
 def _absolute(value):
@@ -218,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
                              help=f"params name ({', '.join(dataset_names())}: params/<NAME>.yaml) or a path")
         sub.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                          help="notebook parameter (VALUE read as YAML); repeat for several")
+        sub.add_argument("-y", "--parameters-yaml", action="append", default=[], metavar="YAML",
+                         help="notebook parameters as a YAML mapping, e.g. -y 'splits: [val, test]'; "
+                              "-p wins over -y, as in papermill")
         sub.add_argument("-o", "--output", help="where the executed notebook goes")
         sub.add_argument("--cell-timeout", type=float, default=None, help="seconds a cell may run")
         sub.add_argument("--index", default=None, help="the run index to add this run to (default outputs/index.html)")

@@ -3,7 +3,9 @@
 `show_summary(...)` displays a small HTML box (what ran, on what data, the key result) and, in the
 same output, the facts as `application/vnd.slt-nb.summary+json`. The batch runner reads that
 output from the executed notebook: the HTML page opens with the box, and `outputs/index.html`
-shows the key result and "ok, N warnings" / "ok, N rows skipped" instead of a bare ok.
+shows the key result and "ok, N warnings" / "ok, N rows skipped" instead of a bare ok. The summary
+carries the unit of what it skipped (`skipped_unit`: "row" by default, "video" for the WLASL
+extractions), so the box and the index say "2 videos skipped" where videos were skipped.
 """
 from __future__ import annotations
 
@@ -28,9 +30,13 @@ def is_demo_data(*paths) -> bool:
 
 
 def summary(title: str, key_result: str, facts: dict | None = None, warnings: int = 0, skipped: int = 0,
-            errors: int = 0, demo_data: bool = False) -> dict:
+            errors: int = 0, demo_data: bool = False, skipped_unit: str = "row") -> dict:
+    """The facts of a run; `skipped_unit` names what `skipped` counts (singular: "row", "video")."""
+    if not isinstance(skipped_unit, str) or not skipped_unit.strip():
+        raise ValueError(f"skipped_unit must name what was skipped (such as 'row' or 'video'), not {skipped_unit!r}")
     return {"title": title, "key_result": key_result, "facts": {k: str(v) for k, v in (facts or {}).items()},
-            "warnings": int(warnings), "skipped": int(skipped), "errors": int(errors), "demo_data": bool(demo_data)}
+            "warnings": int(warnings), "skipped": int(skipped), "skipped_unit": skipped_unit.strip(),
+            "errors": int(errors), "demo_data": bool(demo_data)}
 
 
 def box_html(s: dict) -> str:
@@ -72,12 +78,18 @@ def read_summary(nb) -> dict | None:
 
 
 def status_text(status: str, s: dict | None) -> str:
-    """'ok', 'ok, 3 warnings', 'ok, 1 rows skipped', ... for the index."""
+    """'ok', 'ok, 3 warnings', 'ok, 1 row skipped', 'ok, 2 videos skipped', ... for the index."""
     if status != "ok" or not s:
         return status
     return ", ".join(["ok", *_counted(s)])
 
 
 def _counted(s: dict) -> list[str]:
-    words = (("errors", "error", "errors"), ("warnings", "warning", "warnings"), ("skipped", "row skipped", "rows skipped"))
+    unit = str(s.get("skipped_unit") or "row")  # summaries written before the unit existed counted rows
+    words = (("errors", "error", "errors"), ("warnings", "warning", "warnings"),
+             ("skipped", f"{unit} skipped", f"{_plural(unit)} skipped"))
     return [f"{s[k]} {one if s[k] == 1 else many}" for k, one, many in words if s.get(k)]
+
+
+def _plural(noun: str) -> str:
+    return noun if noun.endswith("s") else noun + "s"  # row, video, clip, sample, session

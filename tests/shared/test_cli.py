@@ -85,6 +85,14 @@ def _slt_nb(args, cwd):
     (["export", "How2Sign", "-p", "data_root", "nope"], "slt-nb export: data_root {cwd}/nope does not exist"),
     (["export", "How2Sign", "-p", "splits", "[val"], "slt-nb export: -p splits '[val' is not a value slt-nb can read"),
     (["inspect", "exports/none.manifest.json"], "slt-nb inspect: dataset '{cwd}/exports/none.manifest.json' does not"),
+    (["export", "How2Sign", "-y", "splits: [val"], "slt-nb export: -y 'splits: [val' is not YAML slt-nb can read "
+                                                  "(expected ',' or ']', but got '<stream end>' at line 1, column 13)"),
+    (["export", "How2Sign", "-y", "splits"], "slt-nb export: -y 'splits' reads as text, not as parameter names"),
+    (["export", "How2Sign", "-y", "[val, test]"], "slt-nb export: -y '[val, test]' reads as a list, not as"),
+    (["export", "How2Sign", "-y", "split: val"], "slt-nb export: notebooks/export.ipynb has no parameter 'split' "
+                                                 "(did you mean 'splits' for 'split'?)"),
+    (["export", "-y", "dataset: How2Sgn"], "slt-nb export: no dataset 'How2Sgn': did you mean How2Sign?"),
+    (["export", "How2Sign", "-y", "data_root: nope"], "slt-nb export: data_root {cwd}/nope does not exist"),
 ])
 def test_mistakes_are_one_line_before_a_kernel_starts(tmp_path, args, line):
     done = _slt_nb(args, tmp_path)
@@ -119,3 +127,28 @@ def test_export_help_lists_the_dataset_names(capsys):
         cli.main(["export", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert "How2Sign, How2Sign-aug, LSFB-CONT, LSFB-CONT-aug, PoseFormat" in shown.replace("LSFB- CONT", "LSFB-CONT")
+
+
+def test_dash_y_sets_parameters_and_dash_p_wins_over_it_as_in_papermill():
+    parser = cli.build_parser()
+
+    def parameters(*argv):
+        return cli.notebook_run(cli.NOTEBOOK_COMMANDS["export"], parser.parse_args(["export", *argv])).parameters
+
+    assert parameters("How2Sign", "-y", "splits: [val, test]\nmin_frames: 3") == {
+        "splits": ["val", "test"], "min_frames": 3, "dataset": "How2Sign"}
+    assert parameters("How2Sign", "-y", "{splits: [val, test], min_frames: 3}", "-p", "splits", "train") == {
+        "splits": "train", "min_frames": 3, "dataset": "How2Sign"}  # -p over -y, whatever their order
+    assert parameters("-p", "splits", "train", "-y", "splits: [val]") == {"splits": "train"}
+    assert parameters("-y", "{splits: [val], fps: 25}", "-y", "splits: [test]") == {"splits": ["test"], "fps": 25}
+    assert parameters("-y", "") == {}  # empty YAML: no parameters, as papermill reads it
+    assert parameters("-y", "dataset: LSFB-CONT", "How2Sign") == {"dataset": "How2Sign"}  # the positional names it
+
+
+def test_dash_y_is_in_the_help_of_every_notebook_command(capsys):
+    for command in ("export", "inspect", "extract", "train", "compare"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        shown = capsys.readouterr().out
+        assert "-y YAML, --parameters-yaml YAML" in shown, command
+        assert "(set with -p NAME VALUE or -y 'NAME: VALUE')" in shown, command

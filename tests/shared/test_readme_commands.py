@@ -55,12 +55,18 @@ def run_as_written(command: str, data_root, tmp_path) -> dict:
 
 
 def requested_splits(command: str) -> list[str]:
-    args = shlex.split(command)
-    if "splits" not in args:
-        return ["train", "val", "test"]
+    """The splits a README command asks for, from `-p splits V` or `-y 'splits: V'` (-p winning, as in the CLI)."""
+    import yaml
+
     from slt_nb.params import parse_list
 
-    return parse_list("splits", args[args.index("splits") + 1])
+    args = shlex.split(command.split("#")[0])
+    if "splits" in args:
+        return parse_list("splits", args[args.index("splits") + 1])
+    for i, arg in enumerate(args[:-1]):
+        if arg == "-y" and "splits" in (yaml.safe_load(args[i + 1]) or {}):
+            return parse_list("splits", yaml.safe_load(args[i + 1])["splits"])
+    return ["train", "val", "test"]
 
 
 @pytest.mark.slow
@@ -103,6 +109,8 @@ def run_cli_as_written(command: str, data_root, tmp_path) -> dict:
 
 def test_the_readme_documents_the_slt_nb_export_commands():
     assert any("-p data_root /data/How2Sign" in c for c in CLI_EXPORT_COMMANDS)
+    assert any(" -y 'splits: [val, test]'" in c for c in CLI_EXPORT_COMMANDS), "the -y form the README names"
+    assert requested_splits(".venv/bin/slt-nb export How2Sign -y 'splits: [val, test]'") == ["val", "test"]
 
 
 @pytest.mark.slow
@@ -138,3 +146,139 @@ def test_readme_aligned_exports_of_two_corpora_validate_together(tmp_path):
         entry = json.loads((out / f"{name}-1024.manifest.json").read_text())["splits"]["train"]
         assert entry["parameters"]["layout"] == "aligned_pose33_hands_xy"
         assert (entry["parameters"]["normalize"], entry["parameters"]["fps"]) == ("shoulders", 25)
+    (compare,) = readme_commands(".venv/bin/papermill notebooks/compare.ipynb")  # then drawn side by side
+    args = shlex.split(compare.replace("outputs/exports-aligned", str(out))
+                       .replace("outputs/compare.ipynb", str(tmp_path / "compare.ipynb")))
+    args[0:1] = [sys.executable, "-m", "papermill"]
+    done = subprocess.run(args + ["--no-progress-bar"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{compare}\n{done.stderr[-3000:]}"
+    from slt_nb.summary_box import read_summary
+
+    found = read_summary(json.loads((tmp_path / "compare.ipynb").read_text()))
+    assert found["key_result"] == "compatible: these exports can be trained together", found
+
+
+SLT_NB_COMMANDS = list(dict.fromkeys(readme_commands(".venv/bin/slt-nb")))
+
+
+def _argv(command: str, tmp_path) -> list[str]:
+    """A README `slt-nb` command's arguments (after the program), /data paths replaced by test ones."""
+    args = shlex.split(command.split("#")[0])[1:]
+    return [str(DEMO / "How2Sign") if a == "/data/How2Sign" else str(tmp_path / "exports") if a == "/data/exports"
+            else a for a in args]
+
+
+@pytest.mark.parametrize("command", [c for c in SLT_NB_COMMANDS if c.split()[1] in ("export", "inspect", "extract",
+                                                                                     "train", "compare")])
+def test_every_readme_notebook_command_passes_the_checks_before_a_kernel(command, tmp_path, capsys):
+    """Each notebook command as written parses, names only parameters its notebook has, and reads its values."""
+    from slt_nb import cli
+
+    argv = _argv(command, tmp_path)
+    if "--help" in argv:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(argv)
+        assert exit_.value.code == 0
+        assert "parameters of notebooks/" in capsys.readouterr().out
+        return
+    args = cli.build_parser().parse_args(argv)
+    run = cli.notebook_run(cli.NOTEBOOK_COMMANDS[args.command], args)  # SystemExit (one line) on any mistake
+    notebook_parameters = cli.notebook_parameters(run.notebook)
+    assert set(run.parameters) <= set(notebook_parameters)
+    if "'splits: [val, test]'" in command:
+        assert run.parameters["splits"] == ["val", "test"]
+
+
+def test_the_readme_shows_every_notebook_command_and_the_viewer():
+    shown = {c.split()[1] for c in SLT_NB_COMMANDS}
+    assert {"export", "inspect", "extract", "train", "run", "validate"} <= shown
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert ".venv/bin/jupyter lab notebooks/inspect.ipynb" in text
+    assert (REPO / "notebooks" / "inspect.ipynb").exists()
+    # `jupyter lab` is a command of the pinned environment (the browser test runs it for real)
+    done = subprocess.run([sys.executable, "-m", "jupyterlab", "--version"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip()
+
+
+def _slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(markdown: str) -> set[str]:
+    text = re.sub(r"```.*?```", "", markdown, flags=re.S)  # '# comments' in code blocks are no headings
+    return {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", text, flags=re.M)}
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/internals.md"])
+def test_every_relative_link_points_to_an_existing_file_and_heading(page):
+    source = REPO / page
+    text = source.read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)\s]+)\)", re.sub(r"```.*?```", "", text, flags=re.S))
+    relative = [link for link in links if not re.match(r"[a-z]+:", link)]
+    assert relative, f"{page} links to nothing"
+    broken = []
+    for link in relative:
+        path, _, anchor = link.partition("#")
+        target = (source.parent / path).resolve() if path else source
+        if not target.exists():
+            broken.append(f"{link}: no file {target}")
+        elif anchor and target.suffix == ".md" and anchor not in _anchors(target.read_text(encoding="utf-8")):
+            broken.append(f"{link}: {target.name} has no heading #{anchor}")
+    assert not broken, f"{page}: " + "; ".join(broken)
+
+
+def test_the_readme_keeps_internals_in_the_docs_page_and_no_insider_words():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "docs/internals.md" in text
+    for internal in ("bench_export.py", "dask scheduler", "allowed-failures", "Measured growth", "KB a frame"):
+        assert internal not in text, internal
+        assert internal in (REPO / "docs" / "internals.md").read_text(encoding="utf-8"), internal
+    for insider in ("the brief", "brief's", "old scripts"):
+        assert insider not in text.lower(), insider
+
+
+def _run_slt_nb(argv: list[str], tmp_path, tag: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "slt_nb", *argv], cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, f"{tag}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def _one(prefix: str) -> str:
+    (command,) = [c for c in SLT_NB_COMMANDS if c.startswith(prefix)]
+    return command
+
+
+@pytest.mark.slow
+def test_readme_inspect_and_run_commands_run_as_written(tmp_path):
+    """`slt-nb inspect LSFB-CONT -p split val` and the `slt-nb run` matrix, reports and index moved to tmp_path."""
+    command = _one(".venv/bin/slt-nb inspect ")
+    _run_slt_nb(_argv(command, tmp_path) + ["-o", str(tmp_path / "inspect.ipynb"), "--index",
+                                            str(tmp_path / "index.html")], tmp_path, command)
+    assert (tmp_path / "inspect.html").exists()
+    command = _one(".venv/bin/slt-nb run ")
+    done = _run_slt_nb(_argv(command, tmp_path) + ["--output-root", str(tmp_path / "runs"), "--index",
+                                                   str(tmp_path / "index.html")], tmp_path, command)
+    assert "2 of 2 runs ok" in done.stdout
+    records = json.loads((tmp_path / "index.json").read_text())["runs"]
+    assert sorted((r["dataset"], r["split"]) for r in records) == [("How2Sign", "val"), ("LSFB-CONT", "val"),
+                                                                   ("LSFB-CONT", "val")]
+
+
+@pytest.mark.slow
+def test_readme_extract_then_train_commands_run_as_written(tmp_path):
+    """`slt-nb extract poses ...` then `slt-nb train -p epochs 8` on what it wrote (output folders moved)."""
+    index = ["--index", str(tmp_path / "index.html")]
+    command = _one(".venv/bin/slt-nb extract ")
+    _run_slt_nb(_argv(command, tmp_path) + ["-p", "output_dir", str(tmp_path / "poses"),
+                                            "-o", str(tmp_path / "extract.ipynb"), *index], tmp_path, command)
+    assert (tmp_path / "poses" / "index.csv").exists()
+    command = _one(".venv/bin/slt-nb train ")
+    _run_slt_nb(_argv(command, tmp_path) + ["-p", "pose_dir", str(tmp_path / "poses"), "-p", "output_dir",
+                                            str(tmp_path / "train"), "-o", str(tmp_path / "train.ipynb"), *index],
+                tmp_path, command)
+    assert (tmp_path / "train" / "best.pt").exists()
+    records = json.loads((tmp_path / "index.json").read_text())["runs"]
+    assert [r["status"] for r in records] == ["ok", "ok"]

@@ -192,3 +192,36 @@ def test_a_report_opens_with_its_summary_hides_code_and_the_index_shows_the_key_
     parser.feed(index.read_text(encoding="utf-8"))
     (row,) = parser.rows
     assert (row[4], row[5]) == ("ok, 1 warning, 2 rows skipped", "12 samples exported")
+
+
+def test_the_summary_counts_rows_skipped_by_default_and_videos_where_videos_were_skipped():
+    from slt_nb.summary_box import box_html, status_text, summary
+
+    rows = summary("Export demo", "12 samples exported", warnings=1, skipped=2)
+    assert status_text("ok", rows) == "ok, 1 warning, 2 rows skipped"
+    videos = summary("WLASL poses extraction", "8 videos with poses", skipped=1, skipped_unit="video")
+    assert status_text("ok", videos) == "ok, 1 video skipped"
+    assert status_text("ok", {**videos, "skipped": 2}) == "ok, 2 videos skipped"
+    assert "(2 videos skipped)" in box_html({**videos, "skipped": 2})
+    assert status_text("failed", videos) == "failed"
+    older = {k: v for k, v in rows.items() if k != "skipped_unit"}  # a report executed before the unit existed
+    assert status_text("ok", older) == "ok, 1 warning, 2 rows skipped"
+    with pytest.raises(ValueError, match="skipped_unit must name what was skipped"):
+        summary("Export demo", "12 samples exported", skipped=2, skipped_unit="")
+
+
+@pytest.mark.slow
+def test_an_extraction_report_and_the_index_say_videos_skipped(tmp_path):
+    """The demo WLASL list names 2 videos that cannot be extracted (one missing, one truncated)."""
+    from slt_nb import cli
+
+    report, index = tmp_path / "extract_features.ipynb", tmp_path / "index.html"
+    assert cli.main(["extract", "features", "-p", "embed_dim", "16", "-p", "output_dir", str(tmp_path / "features"),
+                     "-o", str(report), "--index", str(index)]) == 0
+    skipped = (tmp_path / "features" / "skipped.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert len(skipped) == 2
+    (record,) = json.loads(index.with_suffix(".json").read_text(encoding="utf-8"))["runs"]
+    assert record["status_text"] == "ok, 2 videos skipped"
+    page = report.with_suffix(".html").read_text(encoding="utf-8")
+    assert "(2 videos skipped)" in page and "rows skipped" not in page
+    assert "ok, 2 videos skipped" in index.read_text(encoding="utf-8")
