@@ -21,7 +21,7 @@ from slt_nb.errors import ClipError
 from slt_nb.paths import file_kind
 from slt_nb.formats.openpose_checked import (ABSURD_VALUE, PARTS, PER_FRAME, POINTS, FrameCounts, as_float,
                                              body_confidence, checked_frame, corrupt_rows, is_number,
-                                             json_type)
+                                             json_type, without_face)
 from slt_nb.layouts import BODY_25
 
 # Normalised body coordinates beyond this are not jitter at the edge but a wrong frame size.
@@ -133,8 +133,11 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
     simdjson parses the frame and copies each keypoint array out as one buffer of doubles
     (profiled: making a Python float per value and an array from them was half the read time).
     Anything unusual raises _NotSimple before `out` is touched, and `checked_frame` reads the
-    frame instead.
+    frame instead. The face arrays' insides are cut out first, as the checked path does (the
+    export never uses the 70 face points: profiled, parsing and checking the rest of the frame
+    takes 5.3 us instead of 7.7).
     """
+    raw, had_face = without_face(raw)
     try:
         doc = parser.parse(raw)
     except (ValueError, RuntimeError):  # unparsable, or an integer beyond 64 bits
@@ -147,19 +150,15 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
         raise _NotSimple  # the checked path names the list found where a number belongs
     if n_people == 0:
         out.append(_ZERO_DOUBLES[POINTS])
-        return {"empty_people": 1}, False
+        return {"empty_people": 1}, had_face
     added = None
     if n_people == 1:  # the common case: no signer to choose
         person = people[0]
         if not isinstance(person, simdjson.Object):
             raise _NotSimple
-        face = person.get("face_keypoints_2d")
-        had_face = isinstance(face, simdjson.Array) and len(face) > 0
     else:
         if not all(isinstance(p, simdjson.Object) for p in people):
             raise _NotSimple
-        faces = [p.get("face_keypoints_2d") for p in people]
-        had_face = any(isinstance(f, simdjson.Array) and len(f) > 0 for f in faces)
         added = {"several_people": 1}
         confidences = []
         for p in people:
