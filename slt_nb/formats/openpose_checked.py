@@ -173,19 +173,25 @@ def without_face(raw: bytes) -> tuple[bytes, bool]:
     the face arrays' insides are skipped: the rest of the document is still parsed strictly,
     and a file cut off inside a face array has no closing bracket, so it fails as unparsable.
     """
+    i = raw.find(FACE_KEY)
+    if i < 0:
+        return raw, False
     out, start, had_face = [], 0, False
-    while (i := raw.find(FACE_KEY, start)) >= 0:
+    while i >= 0:
         body = i + len(FACE_KEY)
         j = raw.find(b"]", body)
         if j < 0:
             return raw, had_face
-        had_face = had_face or raw[body:j].strip() != b""
+        # points when the array holds more than whitespace (its first byte says so, but for ' ' ...)
+        had_face = had_face or (j > body and (raw[body] not in _BLANK or raw[body:j].strip() != b""))
         out.append(raw[start:body])
         start = j
-    if not out:
-        return raw, False
+        i = raw.find(FACE_KEY, j)
     out.append(raw[start:])
     return b"".join(out), had_face
+
+
+_BLANK = b" \t\r\n"
 
 
 def corrupt_rows(rows: np.ndarray) -> np.ndarray:
