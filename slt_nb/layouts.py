@@ -55,6 +55,32 @@ _HAND_FINGERS = (
     (19, 20),
 )
 OPENPOSE_HAND_21 = Skeleton("openpose_hand21", _HAND_POINTS, _HAND_FINGERS)
+
+# Hand points are named <finger>_<joint>; the wrist and the edges between knuckles are the palm.
+FINGERS = ("thumb", "index", "middle", "ring", "pinky")
+
+
+def hand_part(skeleton: Skeleton, point: int) -> str | None:
+    """The finger a hand point belongs to, "palm" for the wrist; None for a skeleton that is no hand."""
+    if "thumb_tip" not in skeleton.points:
+        return None
+    finger = skeleton.points[point].split("_")[0]
+    return finger if finger in FINGERS else "palm"
+
+
+def limb_part(skeleton: Skeleton, limb: tuple[int, int]) -> str | None:
+    """The finger a hand limb draws: both ends on one finger, or wrist to the thumb's base; else "palm".
+
+    Wrist to the other knuckles and knuckle to knuckle are palm, as a hand is usually drawn.
+    None for a skeleton that is no hand.
+    """
+    a, b = (hand_part(skeleton, i) for i in limb)
+    if a is None:
+        return None
+    if a == b:
+        return a
+    return "thumb" if {a, b} == {"palm", "thumb"} else "palm"
+
 # MediaPipe draws the palm edges between the knuckles as well.
 MEDIAPIPE_HAND_21 = Skeleton(
     "mediapipe_hand21", _HAND_POINTS, _HAND_FINGERS + ((5, 9), (9, 13), (13, 17))

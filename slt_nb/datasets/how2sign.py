@@ -172,12 +172,12 @@ class How2SignReader:
     def read_for_inspection(self, item: ExportItem) -> ClipData:
         """The clip with the face too (OPENPOSE_274), for plots."""
         folder, size = self._where(item)
-        rows, counts, files = read_openpose_clip_with_face(folder, size)
+        rows, counts, files, confidence = read_openpose_clip_with_face(folder, size, with_confidence=True)
         notes = [f"frame numbers missing: {files.describe_gaps()}"] if files.gaps else []
         if counts.zeroed_frames:
             notes.append(f"{counts.zeroed_frames} frames drawn as zeros: their keypoints held null, NaN, infinite "
                          "or absurd values")
-        return ClipData(rows, counts.as_dict(), notes)
+        return ClipData(rows, counts.as_dict(), notes, confidence=confidence)
 
     def _no_tree_error(self, split: str = "{split}") -> AnnotationError:
         return AnnotationError(f"{self.data_root}: no How2Sign layout matches; tried:\n{layouts_tried(self.data_root, split)}\n"

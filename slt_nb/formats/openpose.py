@@ -334,15 +334,18 @@ def frame_files_fingerprint(directory: str) -> list:
     return [len(files.paths), size, newest]
 
 
-def read_openpose_faces(paths: list[str], frame_size: tuple[int, int] | None = (1280, 720)) -> np.ndarray:
+def read_openpose_faces(paths: list[str], frame_size: tuple[int, int] | None = (1280, 720),
+                        with_confidence: bool = False):
     """Face x,y (T, 140) of the same person `read_openpose_frames` picks; zeros where no face.
 
     A frame that cannot be parsed raises ClipError naming the file, as the body reader does.
+    `with_confidence` also returns each face point's confidence, (T, 70) (0 where no face).
     """
     from slt_nb.layouts import OPENPOSE_FACE_70
 
     n = OPENPOSE_FACE_70.size
     xy = np.zeros((len(paths), n, 2), dtype=np.float32)
+    confidence = np.zeros((len(paths), n), dtype=np.float32)
     for i, path in enumerate(paths):
         raw = _read_file(path)
         try:
@@ -367,17 +370,26 @@ def read_openpose_faces(paths: list[str], frame_size: tuple[int, int] | None = (
         values = np.array([math.nan if v is None else as_float(v) for v in face], dtype=np.float64)
         if corrupt_rows(values[None])[0]:
             continue  # zeroed, as the body reader zeroes such a frame
-        xy[i] = values.astype(np.float32).reshape(n, 3)[:, :2]
+        xyc = values.astype(np.float32).reshape(n, 3)
+        xy[i], confidence[i] = xyc[:, :2], xyc[:, 2]
     if frame_size is not None:
         xy /= np.array(frame_size, dtype=np.float32)
+    if with_confidence:
+        return xy.reshape(len(paths), n * 2), confidence
     return xy.reshape(len(paths), n * 2)
 
 
 def read_openpose_clip_with_face(
-    directory: str, frame_size: tuple[int, int] | None = (1280, 720)
-) -> tuple[np.ndarray, FrameCounts, FrameFiles]:
-    """One clip folder as (T, 274) rows of OPENPOSE_274: the 134 export columns, then the face."""
+    directory: str, frame_size: tuple[int, int] | None = (1280, 720), with_confidence: bool = False
+) -> tuple:
+    """One clip folder as (T, 274) rows of OPENPOSE_274: the 134 export columns, then the face
+    (and with `with_confidence` the (T, 137) confidences last, in the same point order)."""
     files = list_frame_files(directory)
-    rows, counts = read_openpose_frames(files.paths, frame_size)
-    faces = read_openpose_faces(files.paths, frame_size)
-    return np.concatenate([rows, faces], axis=1), counts, files
+    if not with_confidence:
+        rows, counts = read_openpose_frames(files.paths, frame_size)
+        faces = read_openpose_faces(files.paths, frame_size)
+        return np.concatenate([rows, faces], axis=1), counts, files
+    rows, counts, confidence = read_openpose_frames(files.paths, frame_size, with_confidence=True)
+    faces, face_confidence = read_openpose_faces(files.paths, frame_size, with_confidence=True)
+    return (np.concatenate([rows, faces], axis=1), counts, files,
+            np.concatenate([confidence, face_confidence], axis=1))

@@ -50,6 +50,9 @@ class Clip:
     frame_size: tuple[int, int] | None = None  # (width, height) that normalised coordinates came from
     fps: float | None = None
     notes: list[str] = field(default_factory=list)
+    # (T, layout.width // 2) the estimator's confidence per point where the source keeps it (How2Sign's
+    # OpenPose JSON, pose-format files); None for exports and LSFB-CONT's x,y,z arrays
+    confidence: np.ndarray | None = None
 
 
 class ClipSource(Protocol):
@@ -103,10 +106,17 @@ class ReaderSource:
     def load(self, ref: ClipRef) -> Clip:
         read = self.reader.read_for_inspection if self.with_face else self.reader.read
         data = read(ref.locator)
-        # A reader may know a clip's own frame size (a 1920x1080 How2Sign clip among 1280x720 ones).
-        size = getattr(ref.locator.locator, "frame_size", None) or self.frame_size
-        return Clip(ref.split, ref.name, np.asarray(data.frames, dtype=np.float32), self.layout, ref.text,
-                    tuple(size) if size else None, self.fps, list(data.notes))
+        frames = np.asarray(data.frames, dtype=np.float32)
+        # A reader may know a clip's own frame size (a 1920x1080 How2Sign clip among 1280x720 ones, a
+        # pose-format file's header), which it divided normalised coordinates by.
+        size = (getattr(ref.locator.locator, "frame_size", None)
+                or (data.pixel_scale if tuple(data.pixel_scale) != (1.0, 1.0) else None) or self.frame_size)
+        confidence = data.confidence
+        if confidence is not None and np.shape(confidence) != (len(frames), self.layout.width // 2):
+            confidence = None  # read for the export's layout, not this one: drawn without
+        return Clip(ref.split, ref.name, frames, self.layout, ref.text,
+                    tuple(int(v) for v in size) if size else None, self.fps, list(data.notes),
+                    None if confidence is None else np.asarray(confidence, dtype=np.float32))
 
     def iter_clips(self, split: str, limit: int | None = None) -> Iterator[Clip | tuple[ClipRef, Exception]]:
         """Load the split's clips in order (at most limit); a clip that fails comes as (ref, error)."""
