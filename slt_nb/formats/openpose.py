@@ -89,6 +89,9 @@ def list_frame_files(directory: str) -> FrameFiles:
 _ZERO_DOUBLES = {n: bytes(8 * 3 * n) for n in {POINTS, *(n for _, n in PARTS)}}
 
 
+_Object, _Array = simdjson.Object, simdjson.Array
+
+
 class _NotSimple(Exception):
     """A frame the fast path does not take; the checked path reads it and names what is wrong."""
 
@@ -142,8 +145,8 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
         doc = parser.parse(raw)
     except (ValueError, RuntimeError):  # unparsable, or an integer beyond 64 bits
         raise _NotSimple from None
-    people = doc.get("people") if isinstance(doc, simdjson.Object) else None
-    if not isinstance(people, simdjson.Array):
+    people = doc.get("people") if type(doc) is _Object else None
+    if type(people) is not _Array:
         raise _NotSimple
     n_people = len(people)
     if not _no_nested_arrays(raw):
@@ -154,7 +157,7 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
     added = None
     if n_people == 1:  # the common case: no signer to choose
         person = people[0]
-        if not isinstance(person, simdjson.Object):
+        if type(person) is not _Object:
             raise _NotSimple
     else:
         if not all(isinstance(p, simdjson.Object) for p in people):
@@ -179,8 +182,13 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
     chunks = []
     for key, points in PARTS:
         part = person.get(key)
-        if isinstance(part, simdjson.Array) and len(part) == points * 3:
-            chunks.append(_doubles(part, points * 3))
+        if type(part) is _Array and len(part) == points * 3:
+            # no array nests in this document (checked above), so `points * 3` elements that
+            # as_buffer takes are exactly that many doubles
+            try:
+                chunks.append(part.as_buffer(of_type="d"))
+            except (TypeError, AttributeError):  # null, a string, a boolean, an object among the values
+                raise _NotSimple from None
         elif part is None or (isinstance(part, simdjson.Array) and len(part) == 0):
             if key == "pose_keypoints_2d":
                 raise _NotSimple  # the checked path names the error
@@ -194,6 +202,7 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
 
 
 _READ_SIZE = 1 << 16  # a frame is ~3.5 KB; bigger files are read in further calls
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
 
 def _read_file(path: str) -> bytes:
@@ -217,12 +226,12 @@ def _read_frame(path: str) -> tuple[bytes, os.stat_result]:
 def _read_bytes(path: str) -> tuple[bytes, os.stat_result]:
     # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; the
     # stat of the open file then refuses anything but a regular file before a read can block.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    fd = os.open(path, _OPEN_FLAGS)
     try:
         info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(path)
         if not stat.S_ISREG(info.st_mode):
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError(path)
             raise ClipError(f"{path}: {file_kind(info.st_mode)}, not a regular file; expected a frame file")
         data = os.read(fd, _READ_SIZE)
         if len(data) == _READ_SIZE:
