@@ -19,11 +19,11 @@ worker processes watch their parent).
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from slt_nb import progress
 from slt_nb.errors import ParameterError, WriteRefused
 
 
@@ -156,40 +156,30 @@ class Engine:
             self._cluster.close()
             self._cluster = None
 
-    def _bar(self, total: int, label: str | None):
-        if not self.progress or total == 0:
-            return None
-        from tqdm import tqdm
-
-        # Plain text on stdout: readable in a terminal, a notebook and a papermill log alike.
-        return tqdm(total=total, desc=label or self.label, file=sys.stdout, ascii=True, mininterval=1.0,
-                    dynamic_ncols=False, ncols=90)
-
     def run(self, fn: Callable, tasks: Iterable[tuple[str, tuple]],
             on_done: Callable[[TaskOutcome], None] | None = None,
-            stop_on: Callable[[BaseException], bool] | None = None, label: str | None = None) -> list[TaskOutcome]:
+            stop_on: Callable[[BaseException], bool] | None = None, label: str | None = None,
+            size: Callable[[tuple], int] | None = None) -> list[TaskOutcome]:
         """Run fn(*args) for every (key, args); outcomes in completion order.
 
         `stop_on(exception)` true for a failure means the whole run must stop (a full disk): the
-        tasks not yet finished are cancelled and the exception is raised.
+        tasks not yet finished are cancelled and the exception is raised. Progress (`slt_nb.progress`:
+        the runner's console line, and a bar in the notebook when `progress`) counts tasks, or
+        `size(args)` units per task (the videos of a batch).
         """
         tasks = list(tasks)
-        bar = self._bar(len(tasks), label)
+        sizes = {key: (size(args) if size else 1) for key, args in tasks}
         outcomes: list[TaskOutcome] = []
-        try:
+        with progress.bar(sum(sizes.values()), label or self.label, show=self.progress) as bar:
             source = self._run_distributed(fn, tasks) if self.distributed else self._run_inline(fn, tasks)
             for outcome in source:
                 outcomes.append(outcome)
-                if bar is not None:
-                    bar.update(1)
+                bar.update(sizes.get(outcome.key, 1))
                 if not outcome.ok and stop_on is not None and outcome.exception is not None \
                         and stop_on(outcome.exception):
                     raise outcome.exception
                 if on_done is not None:
                     on_done(outcome)
-        finally:
-            if bar is not None:
-                bar.close()
         return outcomes
 
     def _run_inline(self, fn, tasks):

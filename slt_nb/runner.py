@@ -17,8 +17,10 @@ A run's status is one of:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import fcntl
+import functools
 import html
 import json
 import os
@@ -28,12 +30,14 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
 from slt_nb.atomic import atomic_write_text
 from slt_nb.memory import MemoryMonitor
 from slt_nb.params import PARAMS_DIR, REPO_ROOT, resolve
+from slt_nb.progress import CELLS, ConsoleLine, Event, Listener
 
 # Set in the environment of every kernel the runner starts: notebooks skip interactive widgets.
 BATCH_ENV = "SLT_NB_BATCH"
@@ -195,10 +199,11 @@ def failed_path(output: Path) -> Path:
 
 
 def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | None = None,
-                 html_report: bool = True, progress: bool = False) -> RunResult:
+                 html_report: bool = True, on_progress: Callable[[Event], None] | None = None) -> RunResult:
     """Execute one Run with papermill (cwd = repo root); never raises for a failing notebook.
 
-    `progress`: one tqdm line for the notebook's cells on stderr (the batch runner shows it on a terminal).
+    `on_progress`: called, from another thread, with each `slt_nb.progress.Event` of the run: the
+    bars the notebook's code opens in the kernel and the count of executed cells (bar "cells").
     """
     import papermill as pm
 
@@ -216,10 +221,15 @@ def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | N
     t0 = time.perf_counter()
     status, error = "ok", ""
     try:
-        pm.execute_notebook(str(resolve(run.notebook)), str(output), parameters=run.parameters,
-                            cwd=str(REPO_ROOT), kernel_name=kernel_name, progress_bar=progress,
-                            log_output=False, execution_timeout=cell_timeout,
-                            extra_arguments=list(KERNEL_ARGUMENTS))
+        with contextlib.ExitStack() as stack:
+            engine = {}
+            if on_progress is not None:
+                stack.enter_context(Listener(on_progress))
+                engine = {"engine_name": _register_cell_engine(), "on_cell": on_progress}
+            pm.execute_notebook(str(resolve(run.notebook)), str(output), parameters=run.parameters,
+                                cwd=str(REPO_ROOT), kernel_name=kernel_name, progress_bar=False,
+                                log_output=False, execution_timeout=cell_timeout,
+                                extra_arguments=list(KERNEL_ARGUMENTS), **engine)
     except Exception as exc:  # a failing run is recorded; the caller goes on with the others
         status, error = _describe_failure(exc)
     except BaseException:  # Ctrl-C: no half-written report left behind, the good one untouched
@@ -266,15 +276,56 @@ def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | N
                      key_result=(found or {}).get("key_result", ""), status_text=status_text(status, found))
 
 
+_CELL_ENGINE = "slt-nb-cells"
+
+
+@functools.cache
+def _register_cell_engine() -> str:
+    """A papermill engine that also reports each executed cell to an `on_cell` callback."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class CellReportingEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, on_cell=None, **kwargs):
+            if on_cell is not None:
+                complete = nb_man.cell_complete
+                total = len(nb_man.nb.cells)
+
+                def cell_complete(cell, cell_index=None, **kw):
+                    complete(cell, cell_index=cell_index, **kw)
+                    on_cell(Event(CELLS, "cells", (cell_index or 0) + 1, total))
+
+                nb_man.cell_complete = cell_complete
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(_CELL_ENGINE, CellReportingEngine)
+    return _CELL_ENGINE
+
+
+def console_name(run: Run) -> str:
+    """How the console line names a run: the notebook and its dataset ("export How2Sign")."""
+    dataset = Path(run.dataset).name.removesuffix(".manifest.json") if run.dataset else ""
+    return f"{Path(run.notebook).stem} {dataset}".strip()
+
+
 def run_all(runs: list[Run], index: str | os.PathLike = "outputs/index.html", kernel_name: str = "python3",
             cell_timeout: float | None = None, echo=print) -> list[RunResult]:
-    """Run every Run in order, updating the index after each one; returns the results."""
+    """Run every Run in order, updating the index after each one; returns the results.
+
+    On a terminal each run shows one live line (its cells, or the notebook's current progress bar:
+    export parts, extracted videos, epochs) that the result line replaces; in a log, just the two lines.
+    """
     results = []
     index = resolve(index)
     for i, run in enumerate(runs, start=1):
         if echo:
             echo(f"[{i}/{len(runs)}] {run.notebook} -> {run.output} {json.dumps(run.parameters)}")
-        result = run_notebook(run, kernel_name, cell_timeout, progress=bool(echo) and _terminal())
+        line = ConsoleLine(console_name(run)) if echo and _terminal() else None
+        try:
+            result = run_notebook(run, kernel_name, cell_timeout, on_progress=line)
+        finally:
+            if line is not None:
+                line.close()
         results.append(result)
         write_index(results, index)
         if echo:

@@ -304,13 +304,17 @@ def _run_locked(kind, settings, listing, jobs, missing, output_dir: Path, worker
 
     batches = video_batches(pending, workers, batch_videos)
     tasks = [(f"videos {i}", (batch, settings, str(output_dir))) for i, batch in enumerate(batches)]
-    label = f"WLASL {kind} batches"
+    label = "WLASL videos"
+
+    def videos(args: tuple) -> int:  # the bar counts videos, a batch at a time
+        return len(args[0])
+
     try:
         if engine is not None:
-            engine.run(extract_batch, tasks, batch_done, stop_on=is_machine_error, label=label)
+            engine.run(extract_batch, tasks, batch_done, stop_on=is_machine_error, label=label, size=videos)
         else:
             with Engine(workers, scheduler, memory_limit_gb, retries, show_progress, label) as own:
-                own.run(extract_batch, tasks, batch_done, stop_on=is_machine_error)
+                own.run(extract_batch, tasks, batch_done, stop_on=is_machine_error, size=videos)
     except OSError as exc:
         raise explain_write_error(exc, Path(exc.filename or output_dir)) from exc
     seconds = time.perf_counter() - started

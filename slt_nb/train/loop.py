@@ -20,6 +20,7 @@ import yaml
 from torch import nn
 from torch.utils.data import DataLoader
 
+from slt_nb import progress
 from slt_nb.atomic import atomic_path
 from slt_nb.train.model import INPUT_TYPES, ModelConfig, SignClassifier, parameter_count
 from slt_nb.params import REPO_ROOT, resolve
@@ -124,8 +125,8 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: flo
     if warmup_steps > 0 and step < warmup_steps:
         return (step + 1) / warmup_steps
     span = max(1, total_steps - warmup_steps)
-    progress = min(1.0, (step - warmup_steps) / span)
-    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    decayed = min(1.0, (step - warmup_steps) / span)
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * decayed))
 
 
 @dataclass
@@ -284,58 +285,61 @@ def train(config: dict, data: TrainingData | None = None, monitor=None, log=prin
     stopped_early = False
     if history and patience and best["bad_epochs"] >= patience:
         stopped_early = True
-    for epoch in range(start_epoch, epochs + 1):
-        if stopped_early:
-            break
-        if monitor is not None:
-            monitor.mark(f"epoch {epoch}")
-        t0 = time.perf_counter()
-        torch.manual_seed(seed * 100_003 + epoch)   # dropout draws depend on (seed, epoch) only
-        train_ds.set_epoch(epoch)
-        model.train()
-        loss_sum, n, c1, c5 = 0.0, 0, 0, 0
-        for x, mask, y in make_loader(train_ds, batch_size, True, seed, epoch, workers):
-            x, mask, y = x.to(device), mask.to(device), y.to(device)
-            logits = model(x, mask)
-            loss = criterion(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), float(grad_clip))
-            optimizer.step()
-            scheduler.step()
-            loss_sum += loss.item() * len(y)
-            n += len(y)
-            c1 += topk_correct(logits.detach(), y, 1)
-            c5 += topk_correct(logits.detach(), y, 5)
-        train_seconds = time.perf_counter() - t0
-        row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": loss_sum / n,
-               "train_top1": c1 / n, "train_top5": c5 / n}
-        if has_val:
-            ev = evaluate(model, make_loader(val_ds, batch_size, False, seed, epoch, workers), criterion, device)
-            row.update(val_loss=ev.loss, val_top1=ev.top1, val_top5=ev.top5)
-        else:
-            row.update(val_loss=float("nan"), val_top1=float("nan"), val_top5=float("nan"))
-        row.update(seconds=time.perf_counter() - t0, train_samples_per_s=n / train_seconds)
-        history.append(row)
-        # higher val top-1 wins, ties go to the lower val loss; without val, the lower train loss
-        score = (row["val_top1"], -row["val_loss"]) if has_val else (-row["train_loss"],)
-        improved = best["score"] is None or tuple(score) > tuple(best["score"])
-        if improved:
-            best.update(score=list(score), epoch=epoch, bad_epochs=0,
-                        metrics={k: v for k, v in row.items() if k != "seconds"})
-            save_checkpoint(best_path, payload(epoch, best["metrics"], full=False))
-        else:
-            best["bad_epochs"] += 1
-        save_checkpoint(last_path, payload(epoch, row, full=True))
-        log(f"epoch {epoch:3d}  loss {row['train_loss']:.3f}  train top1 {row['train_top1']:.2f}  "
-            f"val loss {row['val_loss']:.3f}  val top1 {row['val_top1']:.2f} top5 {row['val_top5']:.2f}  "
-            f"{row['train_samples_per_s']:.0f} samples/s" + ("  *" if improved else ""))
-        if patience and best["bad_epochs"] >= patience:
-            stopped_early = True
-            log(f"early stop: {monitored} has not improved for {patience} epochs (best epoch {best['epoch']})")
-        if stop_after_epoch is not None and epoch >= stop_after_epoch:
-            break
+    # the runner's console line (slt_nb.progress); the notebook prints a line per epoch itself
+    with progress.bar(epochs, "epochs", initial=start_epoch - 1) as epochs_bar:
+        for epoch in range(start_epoch, epochs + 1):
+            if stopped_early:
+                break
+            if monitor is not None:
+                monitor.mark(f"epoch {epoch}")
+            t0 = time.perf_counter()
+            torch.manual_seed(seed * 100_003 + epoch)   # dropout draws depend on (seed, epoch) only
+            train_ds.set_epoch(epoch)
+            model.train()
+            loss_sum, n, c1, c5 = 0.0, 0, 0, 0
+            for x, mask, y in make_loader(train_ds, batch_size, True, seed, epoch, workers):
+                x, mask, y = x.to(device), mask.to(device), y.to(device)
+                logits = model(x, mask)
+                loss = criterion(logits, y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), float(grad_clip))
+                optimizer.step()
+                scheduler.step()
+                loss_sum += loss.item() * len(y)
+                n += len(y)
+                c1 += topk_correct(logits.detach(), y, 1)
+                c5 += topk_correct(logits.detach(), y, 5)
+            train_seconds = time.perf_counter() - t0
+            row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": loss_sum / n,
+                   "train_top1": c1 / n, "train_top5": c5 / n}
+            if has_val:
+                ev = evaluate(model, make_loader(val_ds, batch_size, False, seed, epoch, workers), criterion, device)
+                row.update(val_loss=ev.loss, val_top1=ev.top1, val_top5=ev.top5)
+            else:
+                row.update(val_loss=float("nan"), val_top1=float("nan"), val_top5=float("nan"))
+            row.update(seconds=time.perf_counter() - t0, train_samples_per_s=n / train_seconds)
+            history.append(row)
+            # higher val top-1 wins, ties go to the lower val loss; without val, the lower train loss
+            score = (row["val_top1"], -row["val_loss"]) if has_val else (-row["train_loss"],)
+            improved = best["score"] is None or tuple(score) > tuple(best["score"])
+            if improved:
+                best.update(score=list(score), epoch=epoch, bad_epochs=0,
+                            metrics={k: v for k, v in row.items() if k != "seconds"})
+                save_checkpoint(best_path, payload(epoch, best["metrics"], full=False))
+            else:
+                best["bad_epochs"] += 1
+            save_checkpoint(last_path, payload(epoch, row, full=True))
+            log(f"epoch {epoch:3d}  loss {row['train_loss']:.3f}  train top1 {row['train_top1']:.2f}  "
+                f"val loss {row['val_loss']:.3f}  val top1 {row['val_top1']:.2f} top5 {row['val_top5']:.2f}  "
+                f"{row['train_samples_per_s']:.0f} samples/s" + ("  *" if improved else ""))
+            epochs_bar.update()
+            if patience and best["bad_epochs"] >= patience:
+                stopped_early = True
+                log(f"early stop: {monitored} has not improved for {patience} epochs (best epoch {best['epoch']})")
+            if stop_after_epoch is not None and epoch >= stop_after_epoch:
+                break
 
     test_ds = data.datasets.get("test")
     test = None
