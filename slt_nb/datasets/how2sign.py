@@ -3,7 +3,7 @@
 Annotations come in two shapes, told apart by their header:
 - the official `how2sign_realigned_{split}.csv`, tab-separated despite its name, with
   `SENTENCE_NAME` naming the clip folder and `SENTENCE` its text;
-- the brief's `annotations.csv`, comma-separated `id,text,split`. Its id may be a folder name
+- one `annotations.csv` for all splits, comma-separated `id,text,split`. Its id may be a folder name
   or a sentence id (`_2FBDaOPYig_1`) matching several recordings (`_2FBDaOPYig_1-3-rgb_front`,
   `_2FBDaOPYig_1-5-rgb_front`); each recording becomes its own sample.
 
@@ -12,7 +12,7 @@ Where the files are is detected (`detect_tree`), because every download looks di
   `sentence_level/{split}/rgb_front/features/openpose_output/json/<clip>/`, text in
   `sentence_level/{split}/text/en/raw_text/re_aligned/how2sign_realigned_{split}.csv`;
 - `official-sentence_level`: the same with `data_root` = `How2Sign/sentence_level/`;
-- `brief`: the official tree with one `annotations.csv` (id,text,split) at the top;
+- `annotations-csv`: the official tree with one `annotations.csv` (id,text,split) at the top;
 - `flat`: `{split}/openpose_output/json/<clip>/` beside `how2sign_realigned_{split}.csv` (the demo).
 Users download one split at a time, so only the splits asked for must be there. Explicit
 `keypoints_dir` / `annotations` templates win over detection.

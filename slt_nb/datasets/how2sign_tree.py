@@ -1,7 +1,7 @@
 """Where a How2Sign tree keeps its files: the download layouts, detected under a data_root.
 
 The official download (`data_root` at `How2Sign/` or at `How2Sign/sentence_level/`), the
-project brief's tree (the same with one `annotations.csv` at the top) and the flat tree of the
+`annotations-csv` tree (the same with one `annotations.csv` at the top) and the flat tree of the
 demo differ only in where keypoints, text and clip videos live; `TREE_LAYOUTS` says where for
 each, `detect_tree` finds the first that matches, and `layouts_tried` lists them all for the
 error a user sees when none does. Per-clip frame sizes come from a `clip,width,height` CSV.
@@ -71,7 +71,7 @@ class How2SignTree:
     """The layout detected under a data_root and the files found for each split present."""
 
     root: str
-    layout: str  # official, official-sentence_level, brief, flat
+    layout: str  # official, official-sentence_level, annotations-csv, flat
     description: str
     splits: dict[str, SplitFiles]
 
@@ -96,7 +96,7 @@ def detect_tree(root: str) -> How2SignTree | None:
             name = layout.name
             shared = [f.annotations for f in found.values() if f.annotations]
             if name.startswith("official") and shared and all(os.path.basename(a) == "annotations.csv" for a in shared):
-                name, description = "brief", f"project brief: {layout.description} with one annotations.csv"
+                name, description = "annotations-csv", f"{layout.description} with one annotations.csv for all splits"
             else:
                 description = layout.description
             return How2SignTree(root, name, description, found)
@@ -111,7 +111,7 @@ def layouts_tried(root: str, split: str = "{split}") -> str:
         lines.append(f"  {layout.name} ({layout.description}): keypoints {paths['keypoints']}/<clip>/, "
                      f"text {' or '.join(paths['annotations'])}")
         if layout.name == "official":
-            lines.append(f"  brief (project brief): keypoints as official, frames frame_000000_keypoints.json, "
+            lines.append(f"  annotations-csv (one table for all splits): keypoints as official, frames frame_000000_keypoints.json, "
                          f"text {os.path.join(root, 'annotations.csv')} (id,text,split)")
     return "\n".join(lines)
 

@@ -3,7 +3,7 @@
     slt-nb signformer-config IN.yaml > OUT.yaml
     python -m slt_nb.signformer.config IN.yaml [-o OUT.yaml] [--data-root DIR] [--skip-sha256]
 
-A config written the way the project brief shows (`train: How2Sign-1024.pami0.train`,
+A config written the short way (`train: How2Sign-1024.pami0.train`,
 `feature_size: 1024`, `stream_train_parts: true`) cannot run: Signformer has no part-file or
 streaming option, and with a list for `train` it needs lists for dev and test and a list
 `feature_size`. The resolver rewrites only the `data:` section:

@@ -44,7 +44,7 @@ def real_base() -> dict[str, np.ndarray]:
 def _keypoints_dir(root: Path, layout: str, split: str) -> Path:
     return {
         "official": root / "sentence_level" / split / "rgb_front" / "features" / "openpose_output" / "json",
-        "brief": root / "sentence_level" / split / "rgb_front" / "features" / "openpose_output" / "json",
+        "annotations-csv": root / "sentence_level" / split / "rgb_front" / "features" / "openpose_output" / "json",
         "flat": root / split / "openpose_output" / "json",
     }[layout]
 
@@ -56,7 +56,7 @@ def _video_dir(root: Path, layout: str, split: str) -> Path:
 
 
 def how2sign_tree(root: str | os.PathLike, layout: str, splits: dict[str, list[TreeClip]]) -> Path:
-    """Write a How2Sign tree in `layout` (official, brief or flat) holding only `splits`."""
+    """Write a How2Sign tree in `layout` (official, annotations-csv or flat) holding only `splits`."""
     from slt_nb.formats.video import write_video
 
     root = Path(root)
@@ -79,7 +79,7 @@ def how2sign_tree(root: str | os.PathLike, layout: str, splits: dict[str, list[T
                 video_dir.mkdir(parents=True, exist_ok=True)
                 write_video(video_dir / f"{clip.name}.mp4", frames, fps=24)
         rows = [c for c in clips if c.row]
-        if layout == "brief":
+        if layout == "annotations-csv":
             simple_rows += [(c.name, c.text, split) for c in rows]
             continue
         if layout == "official":
@@ -94,7 +94,7 @@ def how2sign_tree(root: str | os.PathLike, layout: str, splits: dict[str, list[T
                 sentence_id = c.name.rsplit("-", 2)[0]
                 video = sentence_id.rsplit("_", 1)[0]
                 w.writerow([video, f"{video}-1-rgb_front", sentence_id, c.name, f"{k * 5:.2f}", f"{k * 5 + 4:.2f}", c.text])
-    if layout == "brief":
+    if layout == "annotations-csv":
         with open(root / "annotations.csv", "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             w.writerow(["id", "text", "split"])

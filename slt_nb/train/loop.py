@@ -1,6 +1,6 @@
 """Train the small sign classifier on a WLASL extraction: config, loop, checkpoints, metrics.
 
-The config has the brief's shape (`model:` and `efficiency:`), plus `data:` and `training:`;
+The config has Signformer's shape (`model:` and `efficiency:`), plus `data:` and `training:`;
 `configs/small_config.yaml` holds the defaults and any key can be overridden by name
 (`epochs=50`, `batch_size=8`) or by `section.key`. A run writes, atomically, `best.pt` (model,
 config, label map: enough to classify) and `last.pt` (plus optimizer, schedule, history and

@@ -18,7 +18,7 @@ INPUT_TYPES = ("pose", "features", "video")
 
 @dataclass
 class ModelConfig:
-    """The `model:` section of a training config (the brief's defaults)."""
+    """The `model:` section of a training config (defaults: embed 128, 4 heads, 2 layers, MLP 256, dropout 0.1)."""
 
     embed_dim: int = 128
     num_heads: int = 4

@@ -57,8 +57,8 @@ def test_data_root_at_sentence_level_is_the_same_download(tmp_path):
     assert entry["rows_exported"] == 2
 
 
-def test_brief_tree_maps_split_aliases_and_accounts_for_every_row(tmp_path):
-    root = how2sign_tree(tmp_path / "h2s", "brief", {"val": VAL, "train": [TreeClip("-g0iPSnQt6w_2-1-rgb_front", "Train.")]})
+def test_annotations_csv_tree_maps_split_aliases_and_accounts_for_every_row(tmp_path):
+    root = how2sign_tree(tmp_path / "h2s", "annotations-csv", {"val": VAL, "train": [TreeClip("-g0iPSnQt6w_2-1-rgb_front", "Train.")]})
     ann = root / "annotations.csv"
     lines = ann.read_text().splitlines()
     # as people write them: dev and Validation mean val; holdout is no split at all
@@ -66,7 +66,7 @@ def test_brief_tree_maps_split_aliases_and_accounts_for_every_row(tmp_path):
     lines[2] = lines[2].replace(",val", ",Validation")
     lines.append("_zz_1-1-rgb_front,Kept aside.,holdout")
     ann.write_text("\n".join(lines) + "\n")
-    assert detect_tree(str(root)).layout == "brief"
+    assert detect_tree(str(root)).layout == "annotations-csv"
     entry, manifest = export(How2SignReader(str(root)), "val", tmp_path / "out")
     assert entry["rows_exported"] == 2 and entry["annotation_rows"] == 3
     values = entry["split_values"]
@@ -170,7 +170,7 @@ def test_inspection_on_a_val_only_download_summarises_val(tmp_path):
 def test_detect_recognises_every_layout_and_nothing_else(tmp_path):
     from slt_nb.datasets.lsfb import LSFBReader
 
-    for layout in ("official", "brief", "flat"):
+    for layout in ("official", "annotations-csv", "flat"):
         root = how2sign_tree(tmp_path / layout, layout, {"test": VAL[:1]})
         assert How2SignReader.detect(str(root)), layout
         assert not LSFBReader.detect(str(root)), layout
