@@ -1,7 +1,9 @@
 """The inspect notebook in a real browser: JupyterLab + headless Chromium through playwright.
 
-Runs every cell, moves the viewer's frame slider and checks that the skeleton image is redrawn
-and that no cell errored. Works on a copy of notebooks/inspect.ipynb in a temporary server root,
+Runs every cell, moves the viewer's frame slider and checks that the skeleton image is redrawn,
+picks a clip that cannot be read (no picture, the reason shown) and a good one again, switches
+the split selector to another split and checks that its clips are listed and shown, and
+that no cell errored. Works on a copy of notebooks/inspect.ipynb in a temporary server root,
 so the committed notebook is never saved with outputs. A screenshot is kept under
 outputs/browser/. Without Chromium the test skips, except under CI (env CI set), where it fails.
 """
@@ -153,6 +155,34 @@ def test_inspect_notebook_runs_in_jupyterlab_and_the_slider_redraws_the_skeleton
             after_png = image.screenshot()
             assert after_png != before_png, "the skeleton image did not change when the slider moved"
             page.screenshot(path=str(SCREENSHOTS / "inspect-jupyterlab.png"), full_page=False)
+            assert "plays at" in page.inner_text(".slt-nb-play-rate")
+
+            # a clip that cannot be read (its frame 17 is cut off): no picture, the reason instead
+            clips = page.locator(".slt-nb-clip-picker select")
+            clips.select_option("-fZc293MpJk_7-1-rgb_front")
+            image.wait_for(state="hidden", timeout=30_000)
+            page.wait_for_function("() => /cannot read/.test(document.querySelector('.slt-nb-status').innerText)",
+                                   timeout=30_000)
+            assert "unparsable JSON" in page.inner_text(".slt-nb-status")
+            clips.select_option("_2FBDaOPYig_1-3-rgb_front")
+            image.wait_for(state="visible", timeout=30_000)
+            page.wait_for_function("() => /frame 0 of/.test(document.querySelector('.slt-nb-status').innerText)",
+                                   timeout=30_000)
+
+            # the split selector, before the clip picker: another split lists its own clips
+            splits = page.locator(".slt-nb-split-picker select")
+            assert splits.locator("option").all_inner_texts() == ["train", "val", "test"]
+            assert splits.input_value() == "val"
+            val_clips = clips.locator("option").all_inner_texts()
+            src = image.get_attribute("src")
+            splits.select_option("test")
+            page.wait_for_function(
+                """(clips) => { const o = [...document.querySelectorAll('.slt-nb-clip-picker select option')];
+                                return o.length && o[0].textContent !== clips[0]; }""", arg=val_clips, timeout=30_000)
+            page.wait_for_function("(src) => document.querySelector('img.slt-nb-skeleton').src !== src",
+                                   arg=src, timeout=30_000)
+            assert clips.input_value() == clips.locator("option").first.inner_text()
+            assert "frame 0 of" in page.inner_text(".slt-nb-status")
 
             # save the copy to read every cell's outputs exactly as the frontend holds them
             page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
