@@ -308,6 +308,13 @@ def console_name(run: Run) -> str:
     return f"{Path(run.notebook).stem} {dataset}".strip()
 
 
+def _splits_text(splits) -> str:
+    """An export's `splits` parameter for the index's split column: 'val', 'train, val'."""
+    if isinstance(splits, (list, tuple)):
+        return ", ".join(str(x) for x in splits)
+    return str(splits).strip("[]").replace("'", "").replace('"', "") if splits else ""
+
+
 def run_all(runs: list[Run], index: str | os.PathLike = "outputs/index.html", kernel_name: str = "python3",
             cell_timeout: float | None = None, echo=print) -> list[RunResult]:
     """Run every Run in order, updating the index after each one; returns the results.
@@ -403,7 +410,8 @@ def index_html(records: list[dict], base: Path) -> str:
         rows.append(
             "<tr>"
             f"<td>{html.escape(r['notebook'])}</td><td>{html.escape(r['dataset'])}</td>"
-            f"<td>{html.escape(r['split'])}</td><td><code>{html.escape(params)}</code></td>"
+            f"<td>{html.escape(r['split'] or _splits_text(r['parameters'].get('splits')))}</td>"
+            f"<td><code>{html.escape(params)}</code></td>"
             f"<td class='status' style='color:{colour}'><b>{html.escape(r.get('status_text') or r['status'])}</b></td>"
             f"<td>{html.escape(r.get('key_result', ''))}</td>"
             f"<td>{html.escape(r['started'])}</td><td class='num'>{r['seconds']:.1f} s</td>"
@@ -425,7 +433,7 @@ td.error {{ max-width: 40em; font-family: monospace; font-size: 0.85em; }}
 td.error pre {{ white-space: pre-wrap; }}
 </style></head><body>
 <h1>slt-nb runs</h1>
-<p>{len(records)} runs: {html.escape(summary) or "none yet"}. Peak memory is the kernel's RSS with its
+<p>{len(records)} run{"" if len(records) == 1 else "s"}: {html.escape(summary) or "none yet"}. Peak memory is the kernel's RSS with its
 child processes. Executed notebooks are the reports.</p>
 <table>
 <thead><tr><th>notebook</th><th>dataset</th><th>split</th><th>parameters</th><th>status</th><th>result</th><th>started</th>
