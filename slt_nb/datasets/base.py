@@ -58,6 +58,19 @@ class SplitPlan:
 SPLIT_ALIASES = {"dev": "val", "validation": "val", "valid": "val", "val": "val", "train": "train", "test": "test"}
 
 
+def frame_list(indices, limit: int = 4) -> str:
+    """Frame numbers for a note: '7', '3, 9-12', '3, 9-12, 40, 41, ... (26 frames)'."""
+    numbers = sorted(int(i) for i in indices)
+    runs: list[tuple[int, int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:limit])
+    return shown + (f", ... ({len(numbers)} frames)" if len(runs) > limit else "")
+
+
 def canonical_split(value: str) -> str:
     """A split value from an annotation file as the split it means (`dev`, `Validation` -> `val`).
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, TextRow, canonical_split,
+from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, TextRow, canonical_split, frame_list,
                                   items_from_rows, split_values_entry)
 from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import AnnotationError, ClipError, ParameterError
@@ -400,19 +400,29 @@ class LSFBReader:
             except (OSError, ValueError) as exc:
                 raise ClipError(f"{self.pose_file(part, window.video_id)}: frames {first}-{stop} "
                                 f"cannot be read: {exc}") from None
-            missing = np.isnan(xy)
-            if missing.any():
-                counts[f"nan_{part}_frames"] = int(missing.any(axis=(1, 2)).sum())
-                xy = np.where(missing, np.float32(0), xy)
+            nan = np.isnan(xy)
+            if nan.any():
+                # NaN x and y is MediaPipe's "not detected"; one NaN beside a number is no point
+                # either, and is said, since the file is not what MediaPipe writes.
+                missing = nan.any(axis=2)
+                counts[f"nan_{part}_frames"] = int(missing.any(axis=1).sum())
+                half = missing & ~nan.all(axis=2)
+                if half.any():
+                    where = np.flatnonzero(half.any(axis=1)) + first
+                    notes.append(f"{self.pose_file(part, window.video_id)}: {int(half.sum())} points with one "
+                                 f"coordinate NaN and the other a number, exported as undetected (0, 0): session "
+                                 f"frames {frame_list(where)}")
+                xy = np.where(missing[..., None], np.float32(0), xy)
             frames[:, seg.start:seg.stop] = xy.reshape(len(xy), -1)
-        # NaN is MediaPipe's "not detected"; an infinity or a coordinate 1000 frames away is a
-        # corrupt value, and the whole frame is zeroed rather than half-trusted.
+        # An infinity or a coordinate 1000 frames away is a corrupt value, and the whole frame is
+        # zeroed rather than half-trusted.
         corrupt = ~(np.abs(frames) < ABSURD_VALUE).all(axis=1)
         if corrupt.any():
             frames[corrupt] = 0
             counts["zeroed_frames"] = int(corrupt.sum())
             notes.append(f"{int(corrupt.sum())} of {len(frames)} frames written as zeros: infinite or absurd "
-                         f"(>= {ABSURD_VALUE:g}) coordinates")
+                         f"(>= {ABSURD_VALUE:g}) coordinates in session frames {frame_list(np.flatnonzero(corrupt) + first)}"
+                         f" of {window.video_id}")
         counts["frames"] = len(frames)
         return ClipData(frames, counts, notes, pixel_scale=(float(self.frame_size[0]), float(self.frame_size[1])),
                         fps=self.fps)

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from slt_nb.datasets.base import ClipData, ExportItem, SplitPlan, TextRow, items_from_rows
+from slt_nb.datasets.base import ClipData, ExportItem, SplitPlan, TextRow, frame_list, items_from_rows
 from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import ClipError
+from slt_nb.datasets.lsfb_files import ABSURD_VALUE as ABSURD_FRAMES
+from slt_nb.formats.openpose_checked import ABSURD_VALUE as ABSURD_PIXELS
 from slt_nb.formats.annotations import read_table
 from slt_nb.layouts import MEDIAPIPE_150
 from slt_nb.paths import inside, plain_name
@@ -155,17 +157,35 @@ class PoseFormatReader:
         if frames_total == 0:
             raise ClipError(f"{path}: no frames")
         width, height = pose.header.dimensions.width, pose.header.dimensions.height
+        if self.coordinates == "normalised" and not (width > 0 and height > 0):
+            raise ClipError(f"{path}: the header's frame size is {width}x{height}; coordinates cannot be divided by "
+                            "it (use -p coordinates pixels to keep pixels)")
         scale = np.array([width, height], np.float32) if self.coordinates == "normalised" else np.ones(2, np.float32)
         frames = np.empty((frames_total, self.layout.width), np.float32)
         counts = {"frames": frames_total}
+        notes = []
         for seg in self.layout.segments:
             points = parts[seg.name]
             xy = np.ma.getdata(points)[..., :2].astype(np.float32) / scale
-            missing = np.ma.getmaskarray(points)[..., :2].any(axis=-1) | ~np.isfinite(xy).all(axis=-1)
+            masked = np.ma.getmaskarray(points)[..., :2].any(axis=-1)
+            # A masked point is pose-format's "not detected"; a NaN or an infinity the mask does
+            # not cover is a refused value, exported as undetected and said.
+            refused = ~masked & ~np.isfinite(xy).all(axis=-1)
+            if refused.any():
+                notes.append(f"{path}: {int(refused.sum())} {seg.name} points not masked but NaN or infinite, "
+                             f"exported as undetected (0, 0): frames {frame_list(np.flatnonzero(refused.any(axis=1)))}")
+            missing = masked | refused
             xy[missing] = 0.0
             counts[f"undetected_{seg.name}_frames"] = int(missing.all(axis=1).sum())
             frames[:, seg.start:seg.stop] = xy.reshape(frames_total, -1)
-        notes = []
+        # a coordinate 1000 frames (or 100k pixels) away: the frame is zeroed, as the other readers do
+        absurd = ABSURD_FRAMES if self.coordinates == "normalised" else ABSURD_PIXELS
+        corrupt = ~(np.abs(frames) < absurd).all(axis=1)
+        if corrupt.any():
+            frames[corrupt] = 0
+            counts["zeroed_frames"] = int(corrupt.sum())
+            notes.append(f"{path}: {int(corrupt.sum())} of {frames_total} frames written as zeros: absurd "
+                         f"(>= {absurd:g}) coordinates in frames {frame_list(np.flatnonzero(corrupt))}")
         if float(pose.body.fps) != self.fps:
             notes.append(f"{path}: recorded at {float(pose.body.fps):g} fps, the reader assumes {self.fps:g}")
         if pose.body.data.shape[1] > 1:

@@ -122,7 +122,31 @@ def test_infinite_or_absurd_coordinates_zero_their_frames_with_a_note(tmp_path):
     sign = sample["sign"].numpy()
     assert entry["counts"]["zeroed_frames"] == 2
     assert not sign[40 - 30].any() and not sign[41 - 30].any() and sign[39 - 30].any()
-    assert any("2 of 70 frames written as zeros" in n["note"] for n in entry["notes"])
+    (note,) = [n["note"] for n in entry["notes"] if "frames written as zeros" in n["note"]]
+    assert note.startswith("2 of 70 frames written as zeros") and f"session frames 40-41 of {SESSION}" in note
+
+
+def test_a_point_with_one_nan_coordinate_is_undetected_and_named(tmp_path):
+    root = _tree(tmp_path, [GOOD])
+
+    def make(path, original):
+        a = original.astype(np.float32)
+        assert np.isfinite(a[45, 11]).all() and np.isfinite(a[52, 12]).all()  # real detected shoulders
+        a[45, 11, 0] = np.nan  # x NaN, y a number: not what MediaPipe writes
+        a[52, 12, 1] = np.nan
+        np.save(path, a)
+
+    path = _replace_pose(root, make)
+    entry, (sample,) = _export(root, tmp_path)
+    sign = sample["sign"].numpy()
+    assert (sign[45 - 30, 22:24] == 0).all() and (sign[52 - 30, 24:26] == 0).all()  # both coordinates, not one
+    (note,) = [n["note"] for n in entry["notes"] if "one coordinate NaN" in n["note"]]
+    assert note.startswith(f"{path}: 2 points with one coordinate NaN") and note.endswith("session frames 45, 52")
+
+
+def test_clean_session_arrays_leave_no_note(tmp_path):
+    entry, _ = _export(_tree(tmp_path, [GOOD]), tmp_path)
+    assert entry["notes"] == []
 
 
 @pytest.mark.parametrize("video_id", ["../pose/" + SESSION, "../../LSFB-CONT/poses/pose/" + SESSION, "/etc/passwd",

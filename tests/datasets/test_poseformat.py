@@ -82,3 +82,58 @@ def test_detect_tells_this_tree_from_the_other_corpora():
     assert PoseFormatReader.detect(str(TREE))
     assert not PoseFormatReader.detect(str(DEMO / "LSFB-CONT"))
     assert not PoseFormatReader.detect(str(DEMO / "How2Sign"))
+
+
+def _corrupted_tree(tmp_path, change):
+    """The demo tree with the real 84322c38 clip's file changed by `change(pose)`."""
+    import shutil
+
+    root = tmp_path / "PoseFormat"
+    shutil.copytree(TREE, root)
+    path = root / "poses" / "84322c38ff23406f222641da30d0a49b.pose"
+    pose = Pose.read(path.read_bytes())
+    change(pose)
+    with open(path, "wb") as f:
+        pose.write(f)
+    return root, path
+
+
+def test_unmasked_nan_or_infinite_values_are_undetected_and_named(tmp_path):
+    def change(pose):
+        data = pose.body.data
+        assert not data.mask[10, 0, 11].any() and not data.mask[20, 0, 12].any()  # real detected shoulders
+        data.data[10, 0, 11, 0] = np.nan
+        data.data[20, 0, 12, 1] = np.inf
+
+    root, path = _corrupted_tree(tmp_path, change)
+    reader = PoseFormatReader(str(root))
+    clip = reader.read(_item(reader, "train", "84322c38"))
+    shoulders = MEDIAPIPE_150.segment("pose").points(clip.frames)
+    assert (shoulders[10, 11] == 0).all() and (shoulders[20, 12] == 0).all() and (shoulders[11, 11] != 0).all()
+    (note,) = [n for n in clip.notes if "NaN or infinite" in n]
+    assert note == (f"{path}: 2 pose points not masked but NaN or infinite, exported as undetected (0, 0): "
+                    "frames 10, 20")
+
+
+def test_absurd_values_zero_their_frame_and_a_zero_frame_size_is_a_named_skip(tmp_path):
+    def change(pose):
+        pose.body.data.data[7, 0, 0, 0] = 1e9  # the nose 1e9 pixels to the right
+    root, path = _corrupted_tree(tmp_path, change)
+    reader = PoseFormatReader(str(root))
+    clip = reader.read(_item(reader, "train", "84322c38"))
+    assert not clip.frames[7].any() and clip.frames[6].any() and clip.counts["zeroed_frames"] == 1
+    assert any(n.startswith(f"{path}: 1 of 47 frames written as zeros") and n.endswith("in frames 7")
+               for n in clip.notes)
+
+    def no_size(pose):
+        pose.header.dimensions.width = 0
+    root, path = _corrupted_tree(tmp_path / "b", no_size)
+    reader = PoseFormatReader(str(root))
+    with pytest.raises(ClipError, match=r"frame size is 0x360; coordinates cannot be divided"):
+        reader.read(_item(reader, "train", "84322c38"))
+
+
+def test_a_clean_file_leaves_no_refusal_note():
+    reader = PoseFormatReader(str(TREE))
+    clip = reader.read(_item(reader, "train", "84322c38"))
+    assert not [n for n in clip.notes if "NaN" in n or "zeros" in n]
