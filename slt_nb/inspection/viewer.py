@@ -1,6 +1,7 @@
 """The live clip viewer (ipywidgets in JupyterLab) and frame picking for skeleton grids."""
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 import time
@@ -119,7 +120,7 @@ class ClipViewer:
 
     def show_clip(self, name: str) -> None:
         """Load a clip of the split and show its first frame; one that cannot be read blanks the picture."""
-        from slt_nb.plotting import point_bounds
+        from slt_nb.plotting import confident, point_bounds
 
         ref = next((r for r in self.refs if r.name == name), None)
         if ref is None:
@@ -139,8 +140,11 @@ class ClipViewer:
                 self.picker.value = ref.name
             finally:
                 self._quiet = False
+        if clip.confidence is not None:  # as the report's grid: points below MIN_CONFIDENCE are not drawn
+            clip = dataclasses.replace(clip, frames=confident(clip.layout, clip.frames, clip.confidence),
+                                       confidence=None)
         self.clip = clip
-        self.bounds = point_bounds(clip.frames[:, : clip.layout.width])
+        self.bounds = point_bounds(clip.frames[:, : clip.layout.width], frame_size=clip.frame_size)
         self.renderer = FrameRenderer(clip, self.bounds, self.size)
         self.draw_seconds = None
         n = len(clip.frames)
