@@ -363,8 +363,9 @@ def write_index(results: list[RunResult], index: str | os.PathLike = "outputs/in
     index = resolve(index)
     json_path = index.with_suffix(".json")
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    # Runs finishing at once (several `slt-nb` commands) merge one after another, none lost.
-    with open(json_path.with_name(json_path.name + ".lock"), "a") as lock:
+    # Runs finishing at once (several `slt-nb` commands) merge one after another, none lost;
+    # the lock file is hidden (.index.json.lock): it is no output a user opens.
+    with open(json_path.with_name("." + json_path.name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             return _merge_index(results, index, json_path)
@@ -456,10 +457,6 @@ def _error_cell(error: str) -> str:
     return f"<details><summary>{html.escape(first)}</summary><pre>{html.escape(error)}</pre></details>"
 
 
-def _parameter(text: str) -> tuple[str, object]:
-    return text[0], yaml.safe_load(text[1])
-
-
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """Arguments of `python -m slt_nb.runner` (and `slt-nb run`)."""
     parser = parser or argparse.ArgumentParser(prog="python -m slt_nb.runner", description=__doc__.split("\n\n")[0])
@@ -468,6 +465,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--splits", nargs="+", help="splits (default: each dataset's own)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="extra parameter for every run (VALUE is read as YAML)")
+    parser.add_argument("-y", "--parameters-yaml", action="append", default=[], metavar="YAML",
+                        help="extra parameters as a YAML mapping, e.g. -y 'splits: [val, test]'; "
+                             "-p wins over -y, as in papermill")
     parser.add_argument("--output-root", default="outputs", help="reports go to <root>/<notebook>/<dataset>/<split>.ipynb")
     parser.add_argument("--index", default="outputs/index.html")
     parser.add_argument("--cell-timeout", type=float, default=None, help="seconds a cell may run")
@@ -476,7 +476,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def main_with_args(args: argparse.Namespace) -> int:
-    extra = dict(_parameter(p) for p in args.parameter)
+    from slt_nb.cli import parse_mapping, parse_value
+
+    extra = {}  # papermill's order: each -y in turn, then every -p over them; a bad value is one line
+    for text in args.parameters_yaml:
+        extra.update(parse_mapping("run", text))
+    extra.update({name: parse_value("run", name, value) for name, value in args.parameter})
     runs = matrix(args.notebook, args.datasets, args.splits, extra, args.output_root)
     results = run_all(runs, args.index, args.kernel, args.cell_timeout)
     failed = [r for r in results if not r.ok]

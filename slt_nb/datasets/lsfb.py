@@ -1,7 +1,7 @@
 """LSFB-CONT: one MediaPipe pose array per session video, one window of it per sentence.
 
 Two layouts, detected by which annotation file exists:
-- the project brief's ("brief"):
+- one annotations.csv ("annotations-csv", the layout the demo data uses):
     annotations.csv                 id,text,video_id,start,end,split   (start/end in ms)
     annotations_train_augmented.csv id,text[,...]                       (several texts per id)
     poses/{pose,left_hand,right_hand}/<video_id>.npy                    (T, N, 3) x,y,z
@@ -100,27 +100,27 @@ class LSFBReader:
             or os.path.isfile(SUBTITLES.format(data_root=root)))
 
     def tree_layout(self) -> str:
-        """`brief` (annotations.csv), `official-2.x` (annotations/subtitles.json), else an error listing both."""
-        brief, official = self._path(self.annotations), SUBTITLES.format(data_root=self.data_root)
-        if os.path.isfile(brief):
-            return "brief"
+        """`annotations-csv` (annotations.csv), `official-2.x` (annotations/subtitles.json), else an error listing both."""
+        csv_path, official = self._path(self.annotations), SUBTITLES.format(data_root=self.data_root)
+        if os.path.isfile(csv_path):
+            return "annotations-csv"
         if os.path.isfile(official):
             return "official-2.x"
         raise AnnotationError(
             f"{self.data_root}: no LSFB-CONT layout matches; tried:\n"
-            f"  brief: {brief} (id,text,video_id,start,end,split) and {self.pose_file('pose', '<video_id>')}\n"
+            f"  annotations-csv: {csv_path} (id,text,video_id,start,end,split) and {self.pose_file('pose', '<video_id>')}\n"
             f"  official-2.x: {official}, {SPLITS_DIR.format(data_root=self.data_root)}/<split>.json and "
             f"{self.pose_file('pose', '<id>')}")
 
     def splits_present(self) -> list[str] | None:
-        """The split files of the official layout; None for the brief one (its splits are rows)."""
+        """The split files of the official layout; None for annotations-csv (its splits are rows)."""
         if self.tree_layout() != "official-2.x":
             return None
         splits_dir = SPLITS_DIR.format(data_root=self.data_root)
         return sorted(n[:-5] for n in os.listdir(splits_dir) if n.endswith(".json")) if os.path.isdir(splits_dir) else []
 
     def require_splits(self, splits: list[str]) -> None:
-        """Raise if the official layout has no split file for a split asked for (the brief's splits are rows)."""
+        """Raise if the official layout has no split file for a split asked for (annotations-csv's splits are rows)."""
         present = self.splits_present()
         missing = [s for s in splits if present is not None and s not in present]
         if missing:
@@ -205,7 +205,7 @@ class LSFBReader:
         named = {r["video_id"] for r in all_rows}
         without_sessions = sorted({item.locator.video_id for item in items} - on_disk)
         extra = {
-            "source": {"layout": "brief", "text": ann_path, "poses": self._path(self.poses_dir)},
+            "source": {"layout": "annotations-csv", "text": ann_path, "poses": self._path(self.poses_dir)},
             "split_values": split_values_entry(ann_path, len(all_rows) + len(bad), by_value, len(bad)),
             "reconciliation": {
                 "rows_without_sessions": sum(len(item.rows) for item in items if item.locator.video_id not in on_disk),

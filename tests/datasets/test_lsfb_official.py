@@ -62,7 +62,7 @@ def test_a_missing_split_file_lists_the_splits_present(tmp_path):
     assert "metadata/splits/val.json" in str(err.value) and "['test', 'train']" in str(err.value)
 
 
-def test_brief_layout_reads_dev_as_val_and_counts_other_splits(tmp_path):
+def test_annotations_csv_layout_reads_dev_as_val_and_counts_other_splits(tmp_path):
     from slt_nb.datasets.lsfb import PARTS
 
     root = tmp_path / "lsfb"

@@ -152,3 +152,23 @@ def test_dash_y_is_in_the_help_of_every_notebook_command(capsys):
         shown = capsys.readouterr().out
         assert "-y YAML, --parameters-yaml YAML" in shown, command
         assert "(set with -p NAME VALUE or -y 'NAME: VALUE')" in shown, command
+
+
+def test_slt_nb_run_takes_dash_y_and_dash_p_like_the_notebook_commands(monkeypatch, tmp_path, capsys):
+    from slt_nb import runner
+
+    seen = {}
+
+    def fake_matrix(notebook, datasets, splits, extra, output_root):
+        seen["extra"] = extra
+        return []
+
+    monkeypatch.setattr(runner, "matrix", fake_matrix)
+    monkeypatch.setattr(runner, "run_all", lambda runs, *args: [])
+    argv = ["run", "notebooks/export.ipynb", "--index", str(tmp_path / "index.html"),
+            "-y", "{splits: [val], min_frames: 3}", "-p", "min_frames", "4"]
+    assert cli.main(argv) == 0
+    assert seen["extra"] == {"splits": ["val"], "min_frames": 4}
+    with pytest.raises(SystemExit) as bad:
+        cli.main(["run", "notebooks/export.ipynb", "-p", "splits", "[val"])
+    assert "slt-nb run: -p splits '[val' is not a value" in str(bad.value)
