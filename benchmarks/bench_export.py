@@ -208,7 +208,7 @@ STAGES = (
                                                  "checked_frame", "csimdjson", "'split' of 'bytes'",
                                                  "'count' of 'bytes'", "without_face", "'find' of 'bytes'",
                                                  "'strip' of 'bytes'")),
-    ("assemble clip rows (numpy)", ("=_read_frames", "read_openpose_frames", "read_openpose_clip", "corrupt_rows",
+    ("assemble clip rows (numpy)", ("=_read_frames", "=_read_opened", "read_openpose_frames", "read_openpose_clip", "corrupt_rows",
                                     "frombuffer", "numpy", "ndarray")),
     ("feature transform (options)", ("features.py", "layouts.py")),
     ("pickle, compress, write parts", ("pami.py", "pickle", "isal", "compress", "fsync", "posix.write",
