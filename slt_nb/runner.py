@@ -412,13 +412,13 @@ def index_html(records: list[dict], base: Path) -> str:
             "<tr>"
             f"<td>{html.escape(r['notebook'])}</td><td>{html.escape(r['dataset'])}</td>"
             f"<td>{html.escape(r['split'] or _splits_text(r['parameters'].get('splits')))}</td>"
-            f"<td><code>{html.escape(params)}</code></td>"
             f"<td class='status' style='color:{colour}'><b>{html.escape(r.get('status_text') or r['status'])}</b></td>"
-            f"<td>{html.escape(r.get('key_result', ''))}</td>"
-            f"<td>{html.escape(r['started'])}</td><td class='num'>{r['seconds']:.1f} s</td>"
-            f"<td class='num'>{r['peak_mb']:.0f} MB</td>"
-            f"<td>{link(r.get('html'), 'report')} {link(r['output'], 'ipynb')}</td>"
+            f"<td class='result'>{html.escape(r.get('key_result', ''))}</td>"
+            f"<td class='links'>{link(r.get('html'), 'report')} {link(r['output'], 'ipynb')}</td>"
             f"<td class='error'>{_error_cell(r['error'])}</td>"
+            f"<td class='params'><code>{html.escape(params)}</code></td>"
+            f"<td class='num'>{html.escape(r['started'].replace('T', ' '))}</td><td class='num'>{r['seconds']:.1f} s</td>"
+            f"<td class='num'>{r['peak_mb']:.0f} MB</td>"
             "</tr>"
         )
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
@@ -431,14 +431,17 @@ th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top; tex
 th {{ background: #f3f3f3; }}
 td.num {{ text-align: right; white-space: nowrap; }}
 td.error {{ max-width: 40em; font-family: monospace; font-size: 0.85em; }}
+td.result {{ min-width: 16em; }}
+td.status, td.links {{ white-space: nowrap; }}
+td.params {{ min-width: 22em; max-width: 32em; font-size: 0.85em; overflow-wrap: anywhere; }}
 td.error pre {{ white-space: pre-wrap; }}
 </style></head><body>
 <h1>slt-nb runs</h1>
 <p>{len(records)} run{"" if len(records) == 1 else "s"}: {html.escape(summary) or "none yet"}. Peak memory is the kernel's RSS with its
 child processes. Executed notebooks are the reports.</p>
 <table>
-<thead><tr><th>notebook</th><th>dataset</th><th>split</th><th>parameters</th><th>status</th><th>result</th><th>started</th>
-<th>duration</th><th>peak memory</th><th>report</th><th>error</th></tr></thead>
+<thead><tr><th>notebook</th><th>dataset</th><th>split</th><th>status</th><th>result</th><th>report</th><th>error</th>
+<th>parameters</th><th>started</th><th>duration</th><th>peak memory</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table></body></html>
