@@ -90,13 +90,14 @@ def test_a_failing_run_and_a_dead_kernel_are_indexed_and_the_others_still_run(pr
     parser.feed(index.read_text(encoding="utf-8"))
     assert len(parser.rows) == 4
     by_split = {row[2]: row for row in parser.rows}
-    assert by_split["val"][4] == "failed" and "deliberately broken split" in by_split["val"][10]
-    assert by_split["die"][4] == "kernel died"
-    assert by_split["train"][4] == by_split["test"][4] == "ok" and by_split["test"][10] == ""
-    assert '"split": "val"' not in by_split["val"][3] and 'split="val"' in by_split["val"][3]
+    # columns: notebook, dataset, split, status, result, report, error, parameters, started, duration, memory
+    assert by_split["val"][3] == "failed" and "deliberately broken split" in by_split["val"][6]
+    assert by_split["die"][3] == "kernel died"
+    assert by_split["train"][3] == by_split["test"][3] == "ok" and by_split["test"][6] == ""
+    assert '"split": "val"' not in by_split["val"][7] and 'split="val"' in by_split["val"][7]
     for row in parser.rows:
-        assert re.fullmatch(r"\d+\.\d s", row[7]) and re.fullmatch(r"\d+ MB", row[8])
-        links = re.findall(r"\[([^\]]+)\]", row[9])
+        assert re.fullmatch(r"\d+\.\d s", row[9]) and re.fullmatch(r"\d+ MB", row[10])
+        links = re.findall(r"\[([^\]]+)\]", row[5])
         assert len(links) == 2 and all((tmp_path / link).exists() for link in links)
     assert "4 runs: 1 failed, 1 kernel died, 2 ok" in index.read_text(encoding="utf-8")
 
@@ -138,14 +139,14 @@ def test_a_failed_rerun_keeps_the_good_report_and_shows_the_failure_beside_it(pr
     assert not list(tmp_path.glob(".report.running-*"))
     parser = TableRows()
     parser.feed(index.read_text(encoding="utf-8"))
-    statuses = sorted(row[4] for row in parser.rows)
+    statuses = sorted(row[3] for row in parser.rows)
     assert statuses == ["failed", "ok"]  # the good run's row stays, the failure is shown beside it
 
     (again,) = run_all([good], index=index, echo=None)
     assert again.status == "ok" and not (tmp_path / "report.failed.ipynb").exists()
     parser = TableRows()
     parser.feed(index.read_text(encoding="utf-8"))
-    assert [row[4] for row in parser.rows] == ["ok"]
+    assert [row[3] for row in parser.rows] == ["ok"]
 
 
 def _finish_one(args):
@@ -191,7 +192,7 @@ def test_a_report_opens_with_its_summary_hides_code_and_the_index_shows_the_key_
     parser = TableRows()
     parser.feed(index.read_text(encoding="utf-8"))
     (row,) = parser.rows
-    assert (row[4], row[5]) == ("ok, 1 warning, 2 rows skipped", "12 samples exported")
+    assert (row[3], row[4]) == ("ok, 1 warning, 2 rows skipped", "12 samples exported")
 
 
 def test_the_summary_counts_rows_skipped_by_default_and_videos_where_videos_were_skipped():
