@@ -207,3 +207,32 @@ def test_a_frame_file_that_is_a_folder_is_named_by_its_full_path(real_openpose_s
     (clip / name).mkdir()
     with pytest.raises(ClipError, match=f"{clip / name}: is a folder; expected a frame file"):
         read_openpose_clip(str(clip))
+
+
+_NAME_PARTS = ["clip_", "a1_", "", "x", "clip_0", "clip_1"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_fixed_width_shortcut_numbers_frames_exactly_as_each_name_would(seed):
+    """list_frame_files takes the numbers of fixed-width names in one go; wherever it does, they
+    are what frame_number gives each name, in frame order (mixed widths, prefixes, letters and
+    non-ASCII digits among the names fall back to frame_number)."""
+    from slt_nb.formats.openpose import _fixed_width_numbers, frame_number
+
+    rng = np.random.default_rng(seed)
+    width = int(rng.integers(1, 13))
+    numbers = rng.choice(10 ** min(width, 4), size=min(int(rng.integers(1, 30)), 10 ** width), replace=False)
+    prefix = _NAME_PARTS[seed % len(_NAME_PARTS)]
+    names = [f"{prefix}{n:0{width}d}_keypoints.json" for n in numbers]
+    if seed % 4 == 1:  # one odd name among them
+        odd = ["clip_00a1_keypoints.json", "clip_１２_keypoints.json", f"{prefix}{7:0{width + 1}d}_keypoints.json",
+               f"other_{1:0{width}d}_keypoints.json"][seed // 4 % 4]
+        names[int(rng.integers(len(names)))] = odd
+    rng.shuffle(names)
+    got = _fixed_width_numbers(list(names))
+    expected = sorted((frame_number(n), n) for n in names if frame_number(n) is not None)
+    if got is not None:
+        assert got == [n for n, _ in expected], names
+        assert len(got) == len(names) and len(set(got)) == len(got)
+    if seed % 4 != 1:
+        assert got is not None, names  # the common naming always takes the shortcut
