@@ -106,10 +106,7 @@ def notebook_run(command: NotebookCommand, args: argparse.Namespace):
     from slt_nb.runner import Run
 
     notebook = command.notebook.format(kind=getattr(args, "kind", None))
-    parameters = {}  # papermill's order: each -y in turn, then every -p over them
-    for text in getattr(args, "parameters_yaml", None) or []:
-        parameters.update(parse_mapping(command.name, text))
-    parameters.update({name: parse_value(command.name, name, value) for name, value in args.parameter})
+    parameters = merged_parameters(command.name, getattr(args, "parameters_yaml", None) or [], args.parameter)
     if command.positional and getattr(args, command.positional, None) is not None:
         parameters[command.positional] = getattr(args, command.positional)
     known = notebook_parameters(notebook)
@@ -144,6 +141,16 @@ def _yaml_problem(exc) -> str:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     mark = getattr(exc, "problem_mark", None)
     return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
+
+
+def merged_parameters(command: str, yaml_texts: list[str], pairs: list[tuple[str, str]]) -> dict:
+    """-y and -p values in papermill's order: each -y in turn, then every -p over them; a bad
+    value is one line naming it."""
+    parameters = {}
+    for text in yaml_texts:
+        parameters.update(parse_mapping(command, text))
+    parameters.update({name: parse_value(command, name, value) for name, value in pairs})
+    return parameters
 
 
 def parse_value(command: str, name: str, value: str):

@@ -479,12 +479,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def main_with_args(args: argparse.Namespace) -> int:
-    from slt_nb.cli import parse_mapping, parse_value
+    from slt_nb.cli import merged_parameters
 
-    extra = {}  # papermill's order: each -y in turn, then every -p over them; a bad value is one line
-    for text in args.parameters_yaml:
-        extra.update(parse_mapping("run", text))
-    extra.update({name: parse_value("run", name, value) for name, value in args.parameter})
+    extra = merged_parameters("run", args.parameters_yaml, args.parameter)
     runs = matrix(args.notebook, args.datasets, args.splits, extra, args.output_root)
     results = run_all(runs, args.index, args.kernel, args.cell_timeout)
     failed = [r for r in results if not r.ok]

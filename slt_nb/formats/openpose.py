@@ -335,8 +335,7 @@ def _read_opened(paths: list[str], frame_size: tuple[int, int] | None, names: li
     values = np.frombuffer(b"".join(chunks), dtype=np.float64).reshape(len(paths), PER_FRAME)
     # the whole clip at once first (NaN fails both comparisons); rows only when something is off
     clean = values.size == 0 or (values.max() < ABSURD_VALUE and values.min() > -ABSURD_VALUE)
-    bad_frames = None if clean else corrupt_rows(values)
-    if bad_frames is not None and bad_frames.any():
+    if not clean and (bad_frames := corrupt_rows(values)).any():
         values = values.copy()  # frombuffer's array is read-only
         values[bad_frames] = 0
         counts.zeroed_frames = int(bad_frames.sum())
