@@ -197,6 +197,8 @@ def test_inspect_notebook_runs_headless_on_wlasl_poses(wlasl_dir, tmp_path):
                               {"dataset": str(wlasl_dir), "split": "train", "clip": 1, "frames": 4}),
                           html_report=False)
     assert result.status == "ok", result.error
+    # every split is summarised whichever is shown, and the key result says how many clips each gave
+    assert result.key_result.startswith("3 clips (train 2, val 1), "), result.key_result
     nb = nbformat.read(result.output, as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     text = "".join(o.get("text", "") for o in outputs)
