@@ -29,13 +29,9 @@ import time
 from pathlib import Path
 
 from slt_nb.atomic import atomic_write_text, file_sha256, process_alive, remove_stale_temps, temp_path_for
-from slt_nb.errors import SltNbError, WriteRefused
+from slt_nb.errors import OutputLocked, WriteRefused
 
 LOCK_NAME = ".slt_nb.lock"
-
-
-class OutputLocked(SltNbError, RuntimeError):
-    """Another run is writing into the same output folder."""
 
 
 class OutputWriteError(WriteRefused):

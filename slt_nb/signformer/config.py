@@ -29,6 +29,7 @@ import yaml
 from slt_nb.export.consistency import conflicts, split_parameters
 from slt_nb.formats.manifest import read_manifest
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, SIGNFORMER_SPLIT, file_sha256
+from slt_nb.errors import ConfigError
 
 # Every data: key some part of Signformer reads (load_data, TrainManager, test, Batch).
 SIGNFORMER_DATA_KEYS = (
@@ -45,17 +46,6 @@ STEM = re.compile(r"^(?P<export>.+)\.pami0\.(?P<split>[^./]+)$")
 # exponentially when printed or walked, and deep nesting overflows Python's recursion.
 MAX_VALUES = 100_000
 MAX_DEPTH = 100
-
-
-class ConfigError(ValueError):
-    """A config that cannot be resolved; the message names the entry, file and what is wrong.
-
-    `file` is the file that was wrong when it is not the config itself (a manifest).
-    """
-
-    def __init__(self, message: str, file: str | os.PathLike | None = None):
-        super().__init__(message)
-        self.file = file
 
 
 class ConfigLoader(yaml.SafeLoader):
