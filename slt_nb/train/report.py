@@ -12,7 +12,8 @@ from slt_nb.errors import DataFileError, ParameterError
 from slt_nb.memory import MB, MemoryMonitor
 from slt_nb.plotting import literal_text
 from slt_nb.train.model import INPUT_TYPES, parameter_count
-from slt_nb.train.loop import TrainResult, make_loader, build_model, topk_correct, training_data
+from slt_nb.train.config import training_data
+from slt_nb.train.loop import TrainResult, build_model, make_loader, topk_correct
 
 
 def curves_figure(history: pd.DataFrame, title: str = "Training"):
