@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from slt_nb.errors import DataFileError
 from slt_nb.formats.extraction import HOLISTIC_PARTS, PosePart
 from slt_nb.formats.video import sample_clip
 from slt_nb.layouts import Segment
@@ -61,8 +62,8 @@ def overlay_grid(video_path: str | Path, arrays: dict[str, np.ndarray], frame_st
     indices = arrays["frame_indices"]
     clip = sample_clip(video_path, len(indices), frame_start, frame_end)
     if not np.array_equal(clip.frame_indices, indices):
-        raise ValueError(f"{video_path}: the saved frame_indices {indices.tolist()} are not this video's "
-                         f"sampling {clip.frame_indices.tolist()}")
+        raise DataFileError(f"{video_path}: the saved frame_indices {indices.tolist()} are not this video's "
+                             f"sampling {clip.frame_indices.tolist()}")
     rows = np.unique(np.linspace(0, len(indices) - 1, min(rows_to_show, len(indices))).round().astype(int))
     n_rows = -(-len(rows) // cols)
     aspect = clip.height / clip.width

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from slt_nb.errors import DataFileError, MissingDependency, MissingInput, ParameterError
+
 IMAGE_SIZE = 112
 # ImageNet statistics, the usual input normalisation for image CNNs (kept for weight compatibility).
 MEAN = (0.485, 0.456, 0.406)
@@ -25,7 +27,7 @@ def _torch():
     try:
         import torch
     except ImportError as exc:
-        raise ImportError("frame embeddings need torch (pip install torch==2.13.0, see requirements.txt)") from exc
+        raise MissingDependency("frame embeddings need torch (pip install torch==2.13.0, see requirements.txt)") from exc
     return torch
 
 
@@ -35,7 +37,7 @@ def build_frame_embedder(embed_dim: int = 128, weights: str | Path | None = None
     torch = _torch()
     nn = torch.nn
     if embed_dim < 1:
-        raise ValueError(f"embed_dim must be positive, got {embed_dim}")
+        raise ParameterError(f"embed_dim must be positive, got {embed_dim}")
 
     class FrameEmbedder(nn.Module):
         """Five stride-2 conv blocks (112 px -> 4 px), global average pool, linear projection."""
@@ -64,13 +66,13 @@ def build_frame_embedder(embed_dim: int = 128, weights: str | Path | None = None
         model = FrameEmbedder()
         path = Path(weights)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: embedding weights file not found")
+            raise MissingInput(f"{path}: embedding weights file not found")
         state = torch.load(path, map_location="cpu", weights_only=True)
         try:
             model.load_state_dict(state)
         except RuntimeError as exc:
-            raise ValueError(f"{path}: these weights do not fit the frame embedder with embed_dim={embed_dim}, "
-                             f"width={width}: {str(exc).splitlines()[0]}") from exc
+            raise DataFileError(f"{path}: these weights do not fit the frame embedder with embed_dim={embed_dim}, "
+                                f"width={width}: {str(exc).splitlines()[0]}") from exc
     return model.eval()
 
 

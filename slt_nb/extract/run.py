@@ -22,12 +22,12 @@ from typing import Callable
 import numpy as np
 
 from slt_nb.atomic import atomic_write_text, remove_stale_temps
+from slt_nb.errors import DataFileError, ParameterError, VideoError
 from slt_nb.engine import Engine, EngineSettings, TaskOutcome, is_machine_error
 from slt_nb.journal import OutputLock, content_key, explain_write_error, file_sha256, read_record, record_holds, write_record
 from slt_nb.formats.extraction import INDEX_COLUMNS, SKIPPED_COLUMNS, pose_keys, save_npz
 from slt_nb.extract.estimators import (DEFAULT_ESTIMATOR, build_estimator, clip_arrays, estimator_parts)
 from slt_nb.extract.report import ExtractionReport
-from slt_nb.formats.video import VideoError
 from slt_nb.paths import plain_name
 from slt_nb.datasets.wlasl import SkippedVideo, VideoJob, locate_videos, read_wlasl
 
@@ -195,11 +195,11 @@ def _check_resumable(output_dir: Path, settings: ExtractionSettings, overwrite: 
     try:
         before = json.loads(record.read_text(encoding="utf-8"))["settings_identity"]
     except Exception as exc:
-        raise ValueError(f"{record}: cannot be read ({exc}); delete it or pass overwrite=True") from exc
+        raise DataFileError(f"{record}: cannot be read ({exc}); delete it or pass overwrite=True") from exc
     now = settings.identity()
     differ = {k: (before.get(k), v) for k, v in now.items() if before.get(k) != v}
     if differ:
-        raise ValueError(
+        raise ParameterError(
             f"{output_dir} holds files made with other settings {differ} (before, now); resuming would mix "
             "them. Use another output_dir or pass overwrite=True to extract everything again."
         )
@@ -226,9 +226,9 @@ def run_extraction(kind: str, json_path, video_dir, output_dir, class_list=None,
     (several runs on one cluster); its settings then replace workers/scheduler/memory_limit_gb.
     """
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise ParameterError(f"kind must be one of {KINDS}, got {kind!r}")
     if num_frames is None or int(num_frames) < 1:
-        raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}")
+        raise ParameterError(f"num_frames must be a positive integer, got {num_frames!r}")
     workers = max(1, int(workers or 1))
     settings = ExtractionSettings(kind, int(num_frames), video_layout, model_complexity, holistic_mode,
                                   int(embed_dim), str(weights) if weights else None, int(seed), int(batch_size),
@@ -254,26 +254,30 @@ def run_extraction(kind: str, json_path, video_dir, output_dir, class_list=None,
         lock.release()
 
 
-def _run_locked(kind, settings, listing, jobs, missing, output_dir: Path, workers, overwrite, resume, progress,
-                monitor, engine: Engine | None, batch_videos, started, scheduler, memory_limit_gb, retries,
-                show_progress) -> ExtractionReport:
-    import pandas as pd
-
-    _check_resumable(output_dir, settings, overwrite)
-    for split in {job.video.split for job in jobs}:
-        remove_stale_temps(output_dir / split)
-    remove_stale_temps(output_dir)
-
+def _split_resumable(jobs: list[VideoJob], settings: ExtractionSettings, output_dir: Path,
+                     keep_finished: bool) -> tuple[set[str], list[VideoJob]]:
+    """The ids of videos whose record and file already agree (kept when resuming), and the rest."""
     done_ids: set[str] = set()
     pending = []
     for job in jobs:
         vid, split = job.video.video_id, job.video.split
-        keep = resume and not overwrite and record_holds(
+        keep = keep_finished and record_holds(
             read_record(record_path(output_dir, split, vid)), video_key(job, settings), output_path(output_dir, split, vid))
         if keep:
             done_ids.add(vid)
         else:
             pending.append(job)
+    return done_ids, pending
+
+
+def _run_locked(kind, settings, listing, jobs, missing, output_dir: Path, workers, overwrite, resume, progress,
+                monitor, engine: Engine | None, batch_videos, started, scheduler, memory_limit_gb, retries,
+                show_progress) -> ExtractionReport:
+    _check_resumable(output_dir, settings, overwrite)
+    for split in {job.video.split for job in jobs}:
+        remove_stale_temps(output_dir / split)
+    remove_stale_temps(output_dir)
+    done_ids, pending = _split_resumable(jobs, settings, output_dir, resume and not overwrite)
     # Record the settings before writing any video file, so a killed run can be resumed safely.
     _write_record(output_dir, settings, listing.counts, {}, 0.0, workers, status="running")
 
@@ -318,6 +322,15 @@ def _run_locked(kind, settings, listing, jobs, missing, output_dir: Path, worker
     except OSError as exc:
         raise explain_write_error(exc, Path(exc.filename or output_dir)) from exc
     seconds = time.perf_counter() - started
+    return _publish(output_dir, settings, listing, jobs, missing, done_ids, rows, failed, len(pending), seconds,
+                    workers)
+
+
+def _publish(output_dir: Path, settings: ExtractionSettings, listing, jobs: list[VideoJob], missing: list,
+             done_ids: set[str], rows: list[dict], failed: list, pending: int, seconds: float,
+             workers: int) -> ExtractionReport:
+    """Write index.csv, skipped.csv and the finished extraction.json; the run's report."""
+    import pandas as pd
 
     index = pd.DataFrame(
         [{"video_id": j.video.video_id, "gloss": j.video.gloss, "label": j.video.label, "split": j.video.split,
@@ -333,7 +346,7 @@ def _run_locked(kind, settings, listing, jobs, missing, output_dir: Path, worker
     if videos.empty:
         videos = pd.DataFrame(columns=["video_id", "split", "frames", "clip_frames", "bytes", "seconds"])
     counts = dict(listing.counts)
-    counts.update(located=len(jobs), missing=len(missing), resumed=len(jobs) - len(pending),
+    counts.update(located=len(jobs), missing=len(missing), resumed=len(jobs) - pending,
                   extracted=len(rows), failed=len(failed), in_index=len(index), skipped=len(skipped))
     _write_record(output_dir, settings, counts, {"seconds": round(seconds, 3)}, seconds, workers, status="finished")
     return ExtractionReport(output_dir, settings, index, skipped, videos, counts, seconds, workers)

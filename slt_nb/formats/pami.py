@@ -34,7 +34,7 @@ import numpy as np
 from isal import igzip
 
 from slt_nb.atomic import file_sha256, temp_path_for  # noqa: F401  (file_sha256: part checks import it from here)
-from slt_nb.errors import WriteRefused
+from slt_nb.errors import DataFileError, MissingDependency, ParameterError, WriteRefused
 
 _PROTO = 3
 # Signformer's encoder takes its deformable-attention positions modulo (length - 1): a clip of
@@ -91,7 +91,7 @@ class _ListItems:
             self.opening += view[:need]
             view = view[need:]
             if len(self.opening) == len(_HEADER) + len(_BINPUT0) and bytes(self.opening) != _HEADER + _BINPUT0:
-                raise AssertionError(f"unexpected pickle opening {bytes(self.opening)!r}")
+                raise DataFileError(f"unexpected pickle opening {bytes(self.opening)!r}")
         if len(view):
             if self.held:
                 self.sink.write(self.held)
@@ -101,14 +101,14 @@ class _ListItems:
 
     def finish(self) -> None:
         if self.held != _STOP:
-            raise AssertionError(f"a clip's pickle must end with STOP, got {self.held!r}")
+            raise DataFileError(f"a clip's pickle must end with STOP, got {self.held!r}")
 
 
 def _torch():
     try:
         import torch
     except ImportError as exc:  # pragma: no cover - torch is a core dependency
-        raise ImportError(".pami0 files hold torch tensors: pip install torch==2.13.0") from exc
+        raise MissingDependency(".pami0 files hold torch tensors: pip install torch==2.13.0") from exc
     return torch
 
 
@@ -124,7 +124,7 @@ PART_INDEX = re.compile(r"\.part(\d+)$")
 def part_index(path: str | os.PathLike) -> int:
     m = PART_INDEX.search(str(path))
     if not m:
-        raise ValueError(f"{path}: not a part file (expected a name ending in .part<N>)")
+        raise ParameterError(f"{path}: not a part file (expected a name ending in .part<N>)")
     return int(m.group(1))
 
 
@@ -217,12 +217,12 @@ class PartWriter:
         first = samples[0][0] if samples else "?"
         sign = np.asarray(sign, dtype=np.float32)
         if sign.ndim != 2 or sign.shape[0] == 0:
-            raise ValueError(f"sample {first!r}: sign must be (T > 0, D), got shape {sign.shape}")
+            raise DataFileError(f"sample {first!r}: sign must be (T > 0, D), got shape {sign.shape}")
         if not np.isfinite(sign).all():  # the readers zero such frames; this is the last line of defence
-            raise ValueError(f"sample {first!r}: sign holds NaN or infinite values; Signformer's loss would turn "
-                             "NaN, so they never go into a part")
+            raise DataFileError(f"sample {first!r}: sign holds NaN or infinite values; Signformer's loss would turn "
+                                "NaN, so they never go into a part")
         if sign.shape[1] > self.feature_size:
-            raise ValueError(
+            raise DataFileError(
                 f"sample {first!r}: {sign.shape[1]} features do not fit feature_size {self.feature_size}"
             )
         shared = _Sign(self._padded(sign), self._tensor_type)

@@ -15,6 +15,9 @@ streaming option, and with a list for `train` it needs lists for dev and test an
   Signformer's default turns its two-stream image+skeleton model on;
 - keys Signformer does not read are removed, each with a note (as YAML comments on top and
   on stderr); required keys it lacks get Signformer's shipped values, also with a note.
+
+Reading the YAML safely is `safe_yaml`; checking a manifest's split entry field by field is
+`split_parts`. Every refusal is a ConfigError, printed as one `error:` line naming the file.
 """
 from __future__ import annotations
 
@@ -26,10 +29,11 @@ from pathlib import Path
 
 import yaml
 
-from slt_nb.export.consistency import conflicts, split_parameters
-from slt_nb.formats.manifest import read_manifest
-from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, SIGNFORMER_SPLIT, file_sha256
 from slt_nb.errors import ConfigError
+from slt_nb.export.consistency import conflicts, split_parameters
+from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, SIGNFORMER_SPLIT, file_sha256
+from slt_nb.signformer.safe_yaml import load_config_file
+from slt_nb.signformer.split_parts import read_split_parts, value_kind, whole_number
 
 # Every data: key some part of Signformer reads (load_data, TrainManager, test, Batch).
 SIGNFORMER_DATA_KEYS = (
@@ -41,152 +45,6 @@ SIGNFORMER_DATA_KEYS = (
 # Required by Signformer's load_data, with the values its shipped configs use.
 REQUIRED_DEFAULTS = {"level": "word", "txt_lowercase": True, "max_sent_length": 400}
 STEM = re.compile(r"^(?P<export>.+)\.pami0\.(?P<split>[^./]+)$")
-# A Signformer config is a few dozen values, a few hundred with long part lists. Past these
-# limits a document is refused before it is built: nested aliases ("billion laughs") expand
-# exponentially when printed or walked, and deep nesting overflows Python's recursion.
-MAX_VALUES = 100_000
-MAX_DEPTH = 100
-
-
-class ConfigLoader(yaml.SafeLoader):
-    """yaml's SafeLoader, refusing documents nested deeper than MAX_DEPTH or whose aliases
-    expand to more than MAX_VALUES values, before constructing any of it."""
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self.depth = 0
-
-    def compose_node(self, parent, index):
-        if self.depth >= MAX_DEPTH:
-            mark = self.peek_event().start_mark
-            raise ConfigError(f"nested more than {MAX_DEPTH} levels deep at line {mark.line + 1}")
-        self.depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-    def get_single_data(self):
-        node = self.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(node)
-        return self.construct_document(node)
-
-
-def _check_expansion(root: yaml.Node) -> None:
-    """Count the values of the document as if every alias were copied out, without copying."""
-    size: dict[int, int] = {}
-    open_nodes: set[int] = set()  # the node being counted and its ancestors: an alias to one of them is a loop
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, counted = stack.pop()
-        children = [] if isinstance(node, yaml.ScalarNode) else (
-            [v for pair in node.value for v in pair] if isinstance(node, yaml.MappingNode) else list(node.value))
-        if counted:
-            open_nodes.discard(id(node))
-            size[id(node)] = 1 + sum(size[id(c)] for c in children)
-            if size[id(node)] > MAX_VALUES:
-                raise ConfigError(f"the document expands to more than {MAX_VALUES} values through its aliases "
-                                  f"(the one at line {node.start_mark.line + 1}); refused before building it")
-            continue
-        if id(node) in size:
-            continue  # an alias to a node already counted
-        if id(node) in open_nodes:
-            raise ConfigError(f"an alias at line {node.start_mark.line + 1} refers to a value that contains it")
-        open_nodes.add(id(node))
-        stack.append((node, True))
-        stack.extend((c, False) for c in children)
-
-
-def load_config_file(path: str | os.PathLike):
-    """The YAML document in `path`; every way it can be unreadable is a ConfigError."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x})") from None
-    try:
-        return yaml.load(text, Loader=ConfigLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        what = "; ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise ConfigError(f"not valid YAML: {where}{what}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError("not valid YAML: " + " ".join(str(exc).split())) from None
-
-
-def _kind(value) -> str:
-    """A JSON/YAML value's kind in a user's words."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    return {int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}.get(
-        type(value), type(value).__name__)
-
-
-def _whole_number(value, what: str, file: str | os.PathLike | None = None) -> int:
-    if value is None:
-        raise ConfigError(f"{what} is missing, expected a whole number", file)
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ConfigError(f"{what} is {value!r}, expected a whole number", file)
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{what} is {value!r}, expected a whole number", file) from None
-    if number <= 0:
-        raise ConfigError(f"{what} is {value!r}, expected a number above 0", file)
-    return number
-
-
-def _read_split_parts(manifest_file: Path, split: str) -> tuple[dict, dict, list[dict]]:
-    """The manifest, the split's entry and its parts sorted by index, with every field this
-    resolver uses checked: a broken manifest is one ConfigError naming it, not a traceback."""
-    def bad(what: str) -> ConfigError:
-        return ConfigError(f"{what}; re-export to write it again", manifest_file)
-
-    try:
-        manifest = read_manifest(manifest_file)
-    except UnicodeDecodeError as exc:
-        raise bad(f"not UTF-8 text (byte {exc.start})") from None
-    except ValueError as exc:
-        raise bad(f"not JSON: {exc}") from None
-    except RecursionError:
-        raise bad("not a manifest: JSON nested too deep to read") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot be read: {exc.strerror or exc}", manifest_file) from None
-    if not isinstance(manifest, dict):
-        raise bad(f"not a manifest: the document is {_kind(manifest)}, expected an object")
-    splits = manifest.get("splits", {})
-    if not isinstance(splits, dict):
-        raise bad(f"splits is {_kind(splits)}, expected an object of split entries")
-    if split not in splits:
-        return manifest, {}, []
-    entry = splits[split]
-    if not isinstance(entry, dict):
-        raise bad(f"splits.{split} is {_kind(entry)}, expected an object")
-    if "parts" not in entry:
-        raise bad(f"splits.{split} has no 'parts'")
-    parts = entry["parts"]
-    if not isinstance(parts, list):
-        raise bad(f"splits.{split}.parts is {_kind(parts)}, expected a list")
-    for i, part in enumerate(parts):
-        if not isinstance(part, dict):
-            raise bad(f"splits.{split}.parts[{i}] is {_kind(part)}, expected an object")
-        for key, kind in (("index", int), ("file", str), ("sha256", str)):
-            if not isinstance(part.get(key), kind) or isinstance(part.get(key), bool):
-                found = "missing" if key not in part else f"{part[key]!r}"
-                raise bad(f"splits.{split}.parts[{i}].{key} is {found}, expected {'a whole number' if kind is int else 'a string'}")
-        if part["file"] in ("", ".", "..") or Path(part["file"]).name != part["file"] or "\\" in part["file"]:
-            raise bad(f"splits.{split}.parts[{i}].file is {part['file']!r}, expected a file name beside the manifest")
-    clip_frames = entry.get("clip_frames", {})
-    if not isinstance(clip_frames, dict) or not all(
-            isinstance(n, int) and not isinstance(n, bool) for n in clip_frames.values()):
-        raise bad(f"splits.{split}.clip_frames is not an object of clip name -> frame count")
-    return manifest, entry, sorted(parts, key=lambda p: p["index"])
 
 
 def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[list[str], int | None, dict]:
@@ -214,15 +72,15 @@ def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[lis
                               f"in {folder}: was this split exported?")
         raise ConfigError(f"{entry}: {len(on_disk)} part files in {folder} but no manifest {manifest_file.name} "
                           "to check them against; re-export, or list the part files yourself")
-    manifest, _, _ = _read_split_parts(manifest_file, split)
+    manifest, _, _ = read_split_parts(manifest_file, split)
     splits = manifest.get("splits", {})
     # the split as named, then the export's name for the same Signformer split (dev <-> val)
     same = [s for s, key in SIGNFORMER_SPLIT.items() if s != split and key == SIGNFORMER_SPLIT.get(split)]
     found = next((s for s in [split, *same] if s in splits), None)
     if found is None:
         raise ConfigError(f"{entry}: {manifest_file} has no split {split!r} (it has {sorted(splits)})")
-    _, split_entry, parts = _read_split_parts(manifest_file, found)
-    feature_size = _whole_number(manifest.get("feature_size"), "feature_size", manifest_file)
+    _, split_entry, parts = read_split_parts(manifest_file, found)
+    feature_size = whole_number(manifest.get("feature_size"), "feature_size", manifest_file)
     try:
         parameters = split_parameters(manifest, found)
     except (AttributeError, TypeError, ValueError) as exc:
@@ -264,41 +122,51 @@ def _entries(value, key: str) -> list[str]:
     return entries
 
 
-def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256: bool = True) -> tuple[dict, list[str]]:
-    """The resolved `data:` section and the notes on what changed."""
-    notes: list[str] = []
-    data_root = Path(root) / str(data.get("data_path", "./data"))
-    resolved = {}
+def _length_notes(key: str, entry: str, split_entry: dict, max_sent_length: int) -> list[str]:
+    """What Signformer will do with the clips of one export that are too long or too short."""
+    notes = []
+    lengths = list(split_entry.get("clip_frames", {}).values())
+    too_long = sum(1 for n in lengths if n > max_sent_length)
+    if key == "train" and too_long:
+        notes.append(f"train: {too_long} of {len(lengths)} clips of {entry} have more than max_sent_length "
+                     f"{max_sent_length} frames; Signformer drops them from training")
+    too_short = sum(1 for n in lengths if n < SIGNFORMER_MIN_FRAMES)
+    if too_short:
+        notes.append(f"{key}: {too_short} clips of {entry} have fewer than {SIGNFORMER_MIN_FRAMES} frames; Signformer's encoder "
+                     "turns them into NaN")
+    return notes
+
+
+def _expand_splits(data: dict, data_root: Path, verify_sha256: bool, notes: list[str]):
+    """train, dev and test as part-file lists, with the feature size of every export stem and
+    the (entry, parameters) that decide whether the exports can be trained together."""
+    max_sent_length = whole_number(data.get("max_sent_length", REQUIRED_DEFAULTS["max_sent_length"]),
+                                   "data.max_sent_length")
+    resolved: dict[str, list[str]] = {}
     sizes: dict[str, int] = {}
-    deciding: list[tuple[str, dict]] = []  # (entry, parameters) of every export stem
-    max_sent_length = _whole_number(data.get("max_sent_length", REQUIRED_DEFAULTS["max_sent_length"]),
-                                    "data.max_sent_length")
+    deciding: list[tuple[str, dict]] = []
     for key in ("train", "dev", "test"):
         files = []
         for entry in _entries(data.get(key), key):
             parts, size, split_entry = expand_stem(entry, data_root, verify_sha256)
             if len(parts) > 1 or parts[0] != entry:
                 notes.append(f"{key}: {entry} -> {len(parts)} part files")
-            lengths = list(split_entry.get("clip_frames", {}).values())
-            too_long = sum(1 for n in lengths if n > max_sent_length)
-            if key == "train" and too_long:
-                notes.append(f"train: {too_long} of {len(lengths)} clips of {entry} have more than max_sent_length "
-                             f"{max_sent_length} frames; Signformer drops them from training")
-            too_short = sum(1 for n in lengths if n < SIGNFORMER_MIN_FRAMES)
-            if too_short:
-                notes.append(f"{key}: {too_short} clips of {entry} have fewer than {SIGNFORMER_MIN_FRAMES} frames; Signformer's encoder "
-                             "turns them into NaN")
+            notes += _length_notes(key, entry, split_entry, max_sent_length)
             if size is not None:
                 sizes[str(entry)] = size
             if split_entry.get("parameters"):
                 deciding.append((str(entry), split_entry["parameters"]))
             files += parts
         resolved[key] = files
-    configured = data.get("feature_size")
+    return resolved, sizes, deciding
+
+
+def _feature_size(configured, sizes: dict[str, int]) -> int | None:
+    """The total feature size: the config's, checked against the manifests', or theirs."""
     if isinstance(configured, list):
-        total = sum(_whole_number(x, f"data.feature_size[{i}]") for i, x in enumerate(configured))
+        total = sum(whole_number(x, f"data.feature_size[{i}]") for i, x in enumerate(configured))
     elif configured is not None:
-        total = _whole_number(configured, "data.feature_size")
+        total = whole_number(configured, "data.feature_size")
     else:
         total = None
     distinct = sorted(set(sizes.values()))
@@ -308,14 +176,12 @@ def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256
                           "export them with the same feature_size")
     if distinct and total is not None and distinct[0] != total:
         raise ConfigError(f"data.feature_size is {configured} but the exports have {distinct[0]} features")
-    mixed = conflicts(deciding)
-    if mixed:
-        raise ConfigError("these exports cannot be trained together: " + "; ".join(mixed))
-    if total is None:
-        if not distinct:
-            raise ConfigError("data.feature_size is missing and no export manifest gives it")
-        total = distinct[0]
-        notes.append(f"feature_size: taken from the manifests ({total})")
+    return total if total is not None else distinct[0] if distinct else None
+
+
+def _signformer_keys(data: dict, resolved: dict[str, list[str]], total: int, notes: list[str]) -> dict:
+    """The data: section with the resolved part lists, only keys Signformer reads, and the
+    values it needs (a list feature_size, multimodal off, the required keys)."""
     out = {}
     for key, value in data.items():
         if key in ("train", "dev", "test"):
@@ -341,16 +207,32 @@ def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256
         if key not in out:
             out[key] = value
             notes.append(f"{key}: absent, set to Signformer's shipped value {value!r}")
-    return out, notes
+    return out
+
+
+def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256: bool = True) -> tuple[dict, list[str]]:
+    """The resolved `data:` section and the notes on what changed."""
+    notes: list[str] = []
+    data_root = Path(root) / str(data.get("data_path", "./data"))
+    resolved, sizes, deciding = _expand_splits(data, data_root, verify_sha256, notes)
+    total = _feature_size(data.get("feature_size"), sizes)
+    mixed = conflicts(deciding)
+    if mixed:
+        raise ConfigError("these exports cannot be trained together: " + "; ".join(mixed))
+    if total is None:
+        raise ConfigError("data.feature_size is missing and no export manifest gives it")
+    if data.get("feature_size") is None:
+        notes.append(f"feature_size: taken from the manifests ({total})")
+    return _signformer_keys(data, resolved, total, notes), notes
 
 
 def resolve_config(config: dict, root: str | os.PathLike = ".", verify_sha256: bool = True) -> tuple[dict, list[str]]:
     """A whole Signformer config with its `data:` section resolved; other sections unchanged."""
     if not isinstance(config, dict):
-        raise ConfigError(f"the document is {_kind(config)}, expected a Signformer config with a data: section")
+        raise ConfigError(f"the document is {value_kind(config)}, expected a Signformer config with a data: section")
     if not isinstance(config.get("data"), dict):
         raise ConfigError("the config has no data: section" if "data" not in config
-                          else f"data: is {_kind(config['data'])}, expected a section of keys")
+                          else f"data: is {value_kind(config['data'])}, expected a section of keys")
     data, notes = resolve_data_config(config["data"], root, verify_sha256)
     return {**config, "data": data}, notes
 

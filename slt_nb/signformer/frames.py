@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from slt_nb.errors import DataFileError
+
 FRAME_EPSILON = 1e-8  # Signformer adds it to every stored value so that real frames are non-zero
 
 
@@ -47,7 +49,7 @@ class FrameSequence:
 
     def __init__(self, frames, feature_size: int):
         if frames.shape[1] > feature_size:
-            raise ValueError(f"frames of width {frames.shape[1]} do not fit feature_size {feature_size}")
+            raise DataFileError(f"frames of width {frames.shape[1]} do not fit feature_size {feature_size}")
         self.frames = frames
         self.feature_size = feature_size
 

@@ -1,7 +1,7 @@
 """Signformer's batch iterators over the lean loader's datasets (`make_data_iter`, token batching)."""
 from __future__ import annotations
 
-from slt_nb.signformer.loader import torchtext_data
+from slt_nb.signformer.fields import torchtext_data
 
 
 class _TokenBatchState:

@@ -23,44 +23,22 @@ In Signformer's `training.py` and `prediction.py`, replace
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import random
 import sys
 
-
-from slt_nb.signformer.frames import (FrameSequence, narrow_sample, read_part, stored_width)
-
+from slt_nb.errors import ConfigError, ContractError, DataFileError, MissingInput
+from slt_nb.signformer.fields import build_fields, signformer_vocabulary, torchtext_data
+from slt_nb.signformer.frames import FrameSequence, narrow_sample, read_part, stored_width
+# Part of this module's interface: Signformer's `from main.data import load_data, make_data_iter`
+# becomes one import from here (FrameSequence too, for code that inspects a loaded sample).
+from slt_nb.signformer.iterators import make_data_iter  # noqa: F401
 
 
 def _torch():
     import torch
 
     return torch
-
-
-def torchtext_data():
-    try:
-        from torchtext import data
-    except ImportError as exc:
-        raise ImportError(
-            "the Signformer loader needs torchtext 0.5 (Signformer's own pin): pip install -e '.[signformer]'"
-        ) from exc
-    return data
-
-
-def signformer_vocabulary():
-    """Signformer's vocabulary module when running inside Signformer (or slt), else slt_nb's."""
-    for name in ("main.vocabulary", "signjoey.vocabulary"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        if all(hasattr(module, a) for a in ("build_vocab", "GlossVocabulary", "TextVocabulary")):
-            return module
-    from slt_nb.signformer import vocabulary
-
-    return vocabulary
 
 
 def interleave_sort_key(example):
@@ -108,14 +86,14 @@ def read_split(paths, fields, filter_pred=None, feature_size: int | None = None)
     for path in paths:
         path = str(path)
         if not os.path.isfile(path):
-            raise FileNotFoundError(
+            raise MissingInput(
                 f"{path}: no such data file. A dataset stem such as How2Sign-1024.pami0.train must be "
                 "expanded to its part files first: slt-nb signformer-config IN.yaml > OUT.yaml"
             )
         width = stored_width(path)
         samples = read_part(path, width)
         if not isinstance(samples, list):
-            raise ValueError(f"{path}: unpickled a {type(samples).__name__}, expected a list of sample dicts")
+            raise DataFileError(f"{path}: unpickled a {type(samples).__name__}, expected a list of sample dicts")
         samples.reverse()
         narrowed: dict[int, tuple] = {}  # augmented samples share one tensor: narrow it once
         while samples:
@@ -125,7 +103,7 @@ def read_split(paths, fields, filter_pred=None, feature_size: int | None = None)
             if isinstance(sign, FrameSequence):  # narrowed while unpickling
                 narrowed.setdefault(key, (sign, sign))
             elif not isinstance(sign, torch.Tensor) or sign.dim() != 2:
-                raise ValueError(f"{path}: sample {sample.get('name')!r}: sign must be a (T, D) torch tensor")
+                raise DataFileError(f"{path}: sample {sample.get('name')!r}: sign must be a (T, D) torch tensor")
             elif key not in narrowed:
                 narrowed[key] = (sign, narrow_sample(sign, width))
             frames = narrowed[key][1]
@@ -136,12 +114,12 @@ def read_split(paths, fields, filter_pred=None, feature_size: int | None = None)
                 continue
             signer, gloss, text, earlier = records[name]
             if (signer, gloss, text) != (sample["signer"], sample["gloss"], sample["text"]):
-                raise ValueError(
+                raise ConfigError(
                     f"sample {name!r} is in {origin[name]} and {path} with different signer, gloss or text; "
                     "Signformer joins same-named samples as streams of one sample and requires them equal"
                 )
             if len(earlier) != len(frames):
-                raise ValueError(
+                raise ConfigError(
                     f"sample {name!r}: {len(earlier)} frames in {origin[name]} but {len(frames)} in {path}; "
                     "streams of one sample must have the same frame count"
                 )
@@ -152,66 +130,12 @@ def read_split(paths, fields, filter_pred=None, feature_size: int | None = None)
     for name in list(records):
         signer, gloss, text, frames = records.pop(name)
         if feature_size is not None and frames.feature_size != feature_size:
-            raise ValueError(
+            raise ConfigError(
                 f"sample {name!r} in {origin[name]}: {frames.feature_size} features, but the config's "
                 f"feature_size sums to {feature_size}"
             )
         examples.append(data.Example.fromlist([name, signer, frames, gloss.strip(), text.strip()], fields))
     return _dataset_class()(examples, fields, filter_pred)
-
-
-@functools.cache
-def _sign_field_class():
-    data = torchtext_data()
-    torch = _torch()
-
-    class LeanSignField(data.Field):
-        """Signformer's sgn field, padding real-width samples to feature_size per batch."""
-
-        def __init__(self, feature_size: int):
-            super().__init__(use_vocab=False, init_token=None, dtype=torch.float32, preprocessing=None,
-                             tokenize=_keep, batch_first=True, include_lengths=True,
-                             pad_token=torch.zeros((feature_size,)))
-            self.feature_size = feature_size
-
-        def process(self, batch, device=None):
-            batch = list(batch)
-            lengths = [len(x) for x in batch]
-            out = torch.zeros((len(batch), max(lengths), self.feature_size), dtype=self.dtype)
-            for row, frames in zip(out, batch):
-                frames.write_into(row)
-            return out.to(device) if device is not None else out, torch.tensor(lengths, dtype=self.dtype,
-                                                                                 device=device)
-
-    return LeanSignField
-
-
-def _keep(x):
-    return x
-
-
-def text_tokenizer(level: str):
-    """Signformer's tokenization: characters for level "char", else whitespace words."""
-    if level == "char":
-        return list
-    return str.split
-
-
-def build_fields(feature_size: int, level: str, txt_lowercase: bool, vocabulary=None):
-    """(sequence, signer, sgn, gls, txt) fields as Signformer defines them, sgn made lean."""
-    data = torchtext_data()
-    vocab = vocabulary or signformer_vocabulary()
-    pad, unk = vocab.PAD_TOKEN, vocab.UNK_TOKEN
-    bos, eos = vocab.BOS_TOKEN, vocab.EOS_TOKEN
-    tokenize = text_tokenizer(level)
-    sequence_field = data.RawField()
-    signer_field = data.RawField()
-    sgn_field = _sign_field_class()(feature_size)
-    gls_field = data.Field(pad_token=pad, tokenize=tokenize, batch_first=True, lower=False,
-                           include_lengths=True)
-    txt_field = data.Field(init_token=bos, eos_token=eos, pad_token=pad, tokenize=tokenize, unk_token=unk,
-                           batch_first=True, lower=txt_lowercase, include_lengths=True)
-    return sequence_field, signer_field, sgn_field, gls_field, txt_field
 
 
 def _data_paths(data_cfg: dict):
@@ -222,14 +146,16 @@ def _data_paths(data_cfg: dict):
         for key in ("train", "dev", "test"):
             value = data_cfg[key]
             if not isinstance(value, list):
-                raise ValueError(
+                raise ConfigError(
                     f"data.{key} is {value!r}: when data.train is a list, dev and test must be lists too "
                     "(Signformer would read a string character by character)"
                 )
             lists.append([os.path.join(data_path, x) for x in value])
         sizes = data_cfg["feature_size"]
         if not isinstance(sizes, list):
-            raise TypeError(
+            # A ConfigError that is also a TypeError (what callers catch) would say it better; none
+            # exists yet, and ContractError is the family's TypeError.
+            raise ContractError(
                 f"data.feature_size is {sizes!r}: with a list of train files Signformer needs a list, e.g. [{sizes}]"
             )
         return lists[0], lists[1], lists[2], sum(sizes)
@@ -279,11 +205,3 @@ def load_data(data_cfg: dict, vocabulary=None):
     gls_field.vocab = gls_vocab
     txt_field.vocab = txt_vocab
     return train_data, dev_data, test_data, gls_vocab, txt_vocab
-
-
-def make_data_iter(dataset, batch_size: int, batch_type: str = "sentence", train: bool = False,
-                   shuffle: bool = False):
-    """Signformer's iterator (see `slt_nb.signformer.iterators`); here so one import line replaces Signformer's."""
-    from slt_nb.signformer.iterators import make_data_iter as make
-
-    return make(dataset, batch_size, batch_type, train, shuffle)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from slt_nb.errors import DataFileError, ParameterError
+
 SIL_TOKEN = "<si>"
 UNK_TOKEN = "<unk>"
 PAD_TOKEN = "<pad>"
@@ -92,7 +94,7 @@ class GlossVocabulary(Vocabulary):
     def __init__(self, tokens: list[str] | None = None, file: str | None = None):
         super().__init__(tokens, file)
         if self.stoi[SIL_TOKEN] != 0:  # CTC's blank must be id 0
-            raise ValueError(f"gloss vocabulary: {SIL_TOKEN} must have id 0, has {self.stoi[SIL_TOKEN]}")
+            raise DataFileError(f"gloss vocabulary: {SIL_TOKEN} must have id 0, has {self.stoi[SIL_TOKEN]}")
 
     def arrays_to_sentences(self, arrays) -> list[list[str]]:
         return [[self.itos[i] for i in a] for a in arrays]
@@ -109,7 +111,7 @@ def frequent_tokens(counts: Counter, limit: int, min_freq: int = 1) -> list[str]
 def build_vocab(field: str, max_size: int, min_freq: int, dataset, vocab_file: str | None = None):
     """The vocabulary of field "gls" or "txt": from `vocab_file` if given, else from the dataset."""
     if field not in ("gls", "txt"):
-        raise ValueError(f"unknown vocabulary field {field!r}: expected 'gls' or 'txt'")
+        raise ParameterError(f"unknown vocabulary field {field!r}: expected 'gls' or 'txt'")
     cls = GlossVocabulary if field == "gls" else TextVocabulary
     if vocab_file is not None:
         return cls(file=vocab_file)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from slt_nb.errors import DataFileError, MissingInput, ParameterError
 from slt_nb.formats.extraction import read_class_list, save_npz, write_index
 from slt_nb.layouts import MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33
 from slt_nb.params import REPO_ROOT
@@ -90,7 +91,7 @@ def clip_from_pose_file(path: str | Path) -> PoseClip:
     def component(name: str, size: int):
         comp = pose_obj.get_components([name])
         if comp.body.data.shape[2] != size:
-            raise ValueError(f"{path}: component {name} has {comp.body.data.shape[2]} points, expected {size}")
+            raise DataFileError(f"{path}: component {name} has {comp.body.data.shape[2]} points, expected {size}")
         data = np.ma.getdata(comp.body.data)[:, 0].astype(np.float32) / scale
         mask = np.ma.getmaskarray(comp.body.data)[:, 0].all(axis=-1)   # (T, N) point missing
         conf = np.asarray(comp.body.confidence)[:, 0].astype(np.float32)
@@ -124,7 +125,7 @@ def real_clips() -> list[PoseClip]:
     clips = [load_mediapipe_npy_clip(d) for d in sorted(MEDIAPIPE_NPY_DIR.iterdir()) if (d / "pose.npy").exists()]
     clips += [load_clip(p) for p in sorted(VENDORED_CLIPS_DIR.glob("*.npz"))]
     if not clips:
-        raise FileNotFoundError(f"no real pose clips in {MEDIAPIPE_NPY_DIR} or {VENDORED_CLIPS_DIR}")
+        raise MissingInput(f"no real pose clips in {MEDIAPIPE_NPY_DIR} or {VENDORED_CLIPS_DIR}")
     return sorted(clips, key=len, reverse=True)
 
 
@@ -149,8 +150,8 @@ def sign_sequences(num_classes: int, window: int = 16, clips: list[PoseClip] | N
                 part.name = f"{clip.name}@{start}"
                 chosen.append(part)
     if len(chosen) < num_classes:
-        raise ValueError(f"only {len(chosen)} distinct real sequences of {window} frames available, "
-                         f"asked for {num_classes}")
+        raise ParameterError(f"only {len(chosen)} distinct real sequences of {window} frames available, "
+                             f"asked for {num_classes}")
     return chosen
 
 

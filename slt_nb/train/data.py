@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from slt_nb.train.inputs import (POSE_PARTS, Augmentation, pose_input_dim, check_feature_arrays, pose_frames,
                                  read_video_frames)
-from slt_nb.errors import ClipError
+from slt_nb.errors import ClipError, DataFileError, MissingInput, ParameterError, VideoError
 from slt_nb.extract import estimator_parts, recorded_estimator
 from slt_nb.paths import inside, plain_name
 from slt_nb.formats.extraction import INDEX_COLUMNS, SkippedVideo, check_pose_arrays, read_class_list, read_npz
@@ -41,13 +41,13 @@ def read_index(index_dir: Path, class_list: list[str], input_type: str,
     """Rows of `<index_dir>/index.csv` that point at a usable file, and the rest with reasons."""
     index_path = index_dir / "index.csv"
     if not index_path.exists():
-        raise FileNotFoundError(f"{index_path}: no extraction index (run the extraction notebook first)")
+        raise MissingInput(f"{index_path}: no extraction index (run the extraction notebook first)")
     records, skipped, seen = [], [], set()
     with open(index_path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = [c for c in INDEX_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{index_path}: missing columns {missing}; found {reader.fieldnames}")
+            raise DataFileError(f"{index_path}: missing columns {missing}; found {reader.fieldnames}")
         for line, row in enumerate(reader, 2):
             vid, split = (row["video_id"] or "").strip(), (row["split"] or "").strip()
             where = f"{index_path.name} line {line}"
@@ -178,7 +178,7 @@ class ClipDataset(Dataset):
             ok = cap.isOpened() and cap.get(cv2.CAP_PROP_FRAME_COUNT) > 0
             cap.release()
             if not ok:
-                raise ValueError(f"{path}: cannot be opened as a video")
+                raise VideoError(f"{path}: cannot be opened as a video")
             return {}
         arrays = read_npz(path)
         if self.input_type == "pose":
@@ -284,9 +284,9 @@ def load_training_data(input_type: str, pose_dir: Path | None, feature_dir: Path
     else:
         index_dir = next((d for d in (pose_dir, feature_dir) if d is not None and (d / "index.csv").exists()), None)
         if video_dir is None:
-            raise ValueError("input_type video needs efficiency.video_dir")
+            raise ParameterError("input_type video needs efficiency.video_dir")
     if index_dir is None:
-        raise ValueError(f"input_type {input_type} needs an extraction directory with an index.csv "
+        raise ParameterError(f"input_type {input_type} needs an extraction directory with an index.csv "
                          f"(pose_dir={pose_dir}, feature_dir={feature_dir})")
     records, skipped = read_index(Path(index_dir), class_list, input_type, video_dir)
     # pose files have the parts of the estimator that wrote them (its name is in extraction.json)

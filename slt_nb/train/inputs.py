@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from slt_nb.errors import DataFileError, VideoError
 from slt_nb.formats.extraction import HOLISTIC_PARTS
 
 # The parts training reads from a pose extraction: the first is the body, whose shoulders
@@ -111,14 +112,14 @@ def pose_frames(arrays: dict, normalise: bool = True, aug: Augmentation | None =
 
 
 def check_feature_arrays(arrays: dict, path: Path) -> None:
-    """Raise ValueError naming the file if the npz is not a (F, D) float feature file."""
+    """Raise DataFileError naming the file if the npz is not a (F, D) float feature file."""
     if "features" not in arrays:
-        raise ValueError(f"{path}: no 'features' array (has {sorted(arrays)})")
+        raise DataFileError(f"{path}: no 'features' array (has {sorted(arrays)})")
     feats = arrays["features"]
     if feats.ndim != 2 or feats.shape[0] == 0:
-        raise ValueError(f"{path}: features has shape {feats.shape}, expected (frames, embed_dim)")
+        raise DataFileError(f"{path}: features has shape {feats.shape}, expected (frames, embed_dim)")
     if not np.isfinite(feats).all():
-        raise ValueError(f"{path}: features contain NaN or inf")
+        raise DataFileError(f"{path}: features contain NaN or inf")
 
 
 # -- video -------------------------------------------------------------------------------------
@@ -135,10 +136,10 @@ def read_video_frames(path: str | Path, num_frames: int = 16, size: int = 64) ->
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
-            raise ValueError(f"{path}: cannot be opened as a video")
+            raise VideoError(f"{path}: cannot be opened as a video")
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         if total <= 0:
-            raise ValueError(f"{path}: video reports no frames")
+            raise VideoError(f"{path}: video reports no frames")
         wanted = np.linspace(0, total - 1, num_frames).round().astype(int)
         frames: dict[int, np.ndarray] = {}
         last, i = int(wanted.max()), 0
@@ -153,7 +154,7 @@ def read_video_frames(path: str | Path, num_frames: int = 16, size: int = 64) ->
     finally:
         cap.release()
     if not frames:
-        raise ValueError(f"{path}: no frame could be decoded")
+        raise VideoError(f"{path}: no frame could be decoded")
     # containers sometimes over-report the frame count; fall back to the last decoded frame
     decoded = sorted(frames)
     out = [frames[w] if w in frames else frames[decoded[min(np.searchsorted(decoded, w), len(decoded) - 1)]]

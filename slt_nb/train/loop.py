@@ -1,14 +1,12 @@
-"""Train the small sign classifier on a WLASL extraction: config, loop, checkpoints, metrics.
+"""Train the small sign classifier on a WLASL extraction: loop, checkpoints, metrics.
 
-The config has Signformer's shape (`model:` and `efficiency:`), plus `data:` and `training:`;
-`configs/small_config.yaml` holds the defaults and any key can be overridden by name
-(`epochs=50`, `batch_size=8`) or by `section.key`. A run writes, atomically, `best.pt` (model,
+The config (`configs/small_config.yaml` plus overrides by name) is read by `slt_nb.train.config`;
+`train` takes the checked dict and the data it describes. A run writes, atomically, `best.pt` (model,
 config, label map: enough to classify) and `last.pt` (plus optimizer, schedule, history and
 early-stopping state: enough to resume exactly) into `training.output_dir`.
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -16,92 +14,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from torch import nn
 from torch.utils.data import DataLoader
 
 from slt_nb import progress
 from slt_nb.atomic import atomic_path
-from slt_nb.train.model import INPUT_TYPES, ModelConfig, SignClassifier, parameter_count
-from slt_nb.params import REPO_ROOT, resolve
-from slt_nb.train.data import Augmentation, TrainingData, collate_clips, load_training_data
+from slt_nb.errors import DataFileError
+from slt_nb.train.model import ModelConfig, SignClassifier, parameter_count
+from slt_nb.params import resolve
+from slt_nb.train.config import training_data
+from slt_nb.train.data import TrainingData, collate_clips
+# The notebook, the benchmarks and older code import the config functions from here.
+from slt_nb.train.config import DEFAULT_CONFIG_PATH, SECTIONS, apply_overrides, load_config, resolve_input_type  # noqa: F401
 
-DEFAULT_CONFIG_PATH = REPO_ROOT / "configs" / "small_config.yaml"
-SECTIONS = ("model", "efficiency", "data", "training")
 CHECKPOINT_VERSION = 1
-
-
-# -- config ------------------------------------------------------------------------------------
-
-def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
-    """The YAML config with overrides applied (None values ignored), checked and made consistent."""
-    path = resolve(path) if path else DEFAULT_CONFIG_PATH
-    with open(path, encoding="utf-8") as f:
-        config = yaml.safe_load(f) or {}
-    for section in SECTIONS:
-        config.setdefault(section, {})
-        if not isinstance(config[section], dict):
-            raise ValueError(f"{path}: section {section!r} must be a mapping, found {config[section]!r}")
-    config = apply_overrides(config, overrides or {}, source=str(path))
-    config["model"]["input_type"] = resolve_input_type(config)
-    ModelConfig(**config["model"])  # raises with the offending key
-    return config
-
-
-def apply_overrides(config: dict, overrides: dict, source: str = "config") -> dict:
-    """Set `key` (found in exactly one section) or `section.key`; an unknown key is an error.
-
-    Overriding model.input_type also sets the efficiency flags that describe it, so
-    `-p input_type features` does not contradict `use_pose: true` left in the file.
-    """
-    config = copy.deepcopy(config)
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if "." in key:
-            section, name = key.split(".", 1)
-            if section not in SECTIONS:
-                raise KeyError(f"override {key!r}: no section {section!r} (sections: {list(SECTIONS)})")
-        else:
-            holders = [s for s in SECTIONS if key in config[s]]
-            if len(holders) != 1:
-                known = sorted(k for s in SECTIONS for k in config[s])
-                raise KeyError(f"override {key!r}: " + (f"found in several sections {holders}; use section.key"
-                                                        if holders else f"not a key of {source}; known: {known}"))
-            section, name = holders[0], key
-        config[section][name] = value
-        if section == "model" and name == "input_type" and value in INPUT_TYPES:
-            config["efficiency"]["use_pre_extracted"] = value != "video"
-            config["efficiency"]["use_pose"] = value == "pose"
-    return config
-
-
-def resolve_input_type(config: dict) -> str:
-    """model.input_type, or from the efficiency flags when it is "auto"; a contradiction is an error."""
-    eff = config["efficiency"]
-    pre, use_pose = bool(eff.get("use_pre_extracted", True)), bool(eff.get("use_pose", True))
-    implied = ("pose" if use_pose else "features") if pre else "video"
-    stated = config["model"].get("input_type", "auto")
-    if stated in (None, "auto"):
-        return implied
-    if stated != implied:
-        raise ValueError(f"model.input_type is {stated!r} but efficiency (use_pre_extracted={pre}, "
-                         f"use_pose={use_pose}) describes {implied!r}; make them agree")
-    return stated
-
-
-def training_data(config: dict, input_type: str | None = None) -> TrainingData:
-    """The datasets a config describes (optionally for another input type on the same data)."""
-    eff, data = config["efficiency"], config["data"]
-    aug = Augmentation(enabled=bool(data.get("augment", False)),
-                       rotation_deg=float(data.get("rotation_deg", 10)), scale=float(data.get("scale", 0.1)),
-                       shift=float(data.get("shift", 0.05)), frame_drop=float(data.get("frame_drop", 0.1)))
-    return load_training_data(
-        input_type or config["model"]["input_type"], resolve(eff.get("pose_dir")), resolve(eff.get("feature_dir")),
-        resolve(data.get("class_list")), resolve(eff.get("video_dir")),
-        normalise_pose=bool(eff.get("normalize_pose", True)), augmentation=aug,
-        cache=bool(eff.get("cache_in_memory", True)), num_frames=int(data.get("num_frames", 16)),
-        video_size=int(data.get("video_size", 64)), seed=int(config["training"].get("seed", 0)))
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -217,6 +143,105 @@ def build_model(config: dict, data: TrainingData) -> SignClassifier:
     return SignClassifier(ModelConfig(**config["model"]), data.input_dim, data.num_classes)
 
 
+@dataclass
+class _Fit:
+    """What every epoch of a run shares: the model, its loss, the optimiser and the schedule."""
+
+    model: SignClassifier
+    criterion: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    grad_clip: float | None
+
+
+def _fit_for(config: dict, data: TrainingData, train_clips: int, device: torch.device) -> _Fit:
+    """The model (seeded), AdamW and the warm-up + cosine schedule the `training:` section asks for."""
+    tcfg = config["training"]
+    model = build_model(config, data).to(device)
+    criterion = nn.CrossEntropyLoss(label_smoothing=float(tcfg.get("label_smoothing", 0.0)))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=float(tcfg.get("learning_rate", 1e-3)),
+                                  weight_decay=float(tcfg.get("weight_decay", 0.01)))
+    epochs, batch_size = int(tcfg.get("epochs", 30)), int(tcfg.get("batch_size", 16))
+    steps_per_epoch = math.ceil(train_clips / batch_size)
+    warmup = int(round(float(tcfg.get("warmup_epochs", 1)) * steps_per_epoch))
+    total = epochs * steps_per_epoch
+    min_ratio = float(tcfg.get("min_lr_ratio", 0.0))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, warmup, total, min_ratio))
+    return _Fit(model, criterion, optimizer, scheduler, tcfg.get("grad_clip"))
+
+
+def _payload(fit: _Fit, config: dict, data: TrainingData, epoch: int, metrics: dict,
+             history: list[dict] | None = None, best: dict | None = None) -> dict:
+    """A checkpoint: enough to classify; with `history` and `best` (last.pt) enough to resume exactly."""
+    p = {"version": CHECKPOINT_VERSION, "epoch": epoch, "model_state": fit.model.state_dict(),
+         "model_config": ModelConfig(**config["model"]).to_dict(), "input_dim": data.input_dim,
+         "num_classes": data.num_classes, "label_map": data.label_map, "config": config, "metrics": metrics}
+    if history is not None:
+        p.update(optimizer_state=fit.optimizer.state_dict(), scheduler_state=fit.scheduler.state_dict(),
+                 history=history, early_stopping=best)
+    return p
+
+
+def _resume(config: dict, data: TrainingData, fit: _Fit, last_path: Path, device: torch.device, log):
+    """(history, early-stopping state, first epoch, epoch resumed from) from last.pt, or a fresh start."""
+    tcfg = config["training"]
+    fresh = [], {"score": None, "epoch": 0, "bad_epochs": 0, "metrics": {}}, 1, None
+    if not tcfg.get("resume"):
+        return fresh
+    resume_path = resolve(tcfg["resume"]) if isinstance(tcfg["resume"], str) else last_path
+    if not resume_path.exists():
+        log(f"resume: no checkpoint at {resume_path}; starting from scratch")
+        return fresh
+    ckpt = torch.load(resume_path, map_location=device, weights_only=True)
+    if ckpt["model_config"] != ModelConfig(**config["model"]).to_dict() or ckpt["label_map"] != data.label_map:
+        raise DataFileError(f"{resume_path}: checkpoint was trained with a different model config or label "
+                            f"map; start a new output_dir or set resume: false")
+    fit.model.load_state_dict(ckpt["model_state"])
+    fit.optimizer.load_state_dict(ckpt["optimizer_state"])
+    fit.scheduler.load_state_dict(ckpt["scheduler_state"])
+    log(f"resumed from {resume_path} after epoch {ckpt['epoch']}")
+    return ckpt["history"], ckpt["early_stopping"], ckpt["epoch"] + 1, ckpt["epoch"] + 1
+
+
+def _train_epoch(fit: _Fit, loader: DataLoader, device: torch.device) -> dict:
+    """One pass over the training loader; the epoch's loss and top-1/top-5 and its sample count."""
+    fit.model.train()
+    loss_sum, n, c1, c5 = 0.0, 0, 0, 0
+    for x, mask, y in loader:
+        x, mask, y = x.to(device), mask.to(device), y.to(device)
+        logits = fit.model(x, mask)
+        loss = fit.criterion(logits, y)
+        fit.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if fit.grad_clip:
+            nn.utils.clip_grad_norm_(fit.model.parameters(), float(fit.grad_clip))
+        fit.optimizer.step()
+        fit.scheduler.step()
+        loss_sum += loss.item() * len(y)
+        n += len(y)
+        c1 += topk_correct(logits.detach(), y, 1)
+        c5 += topk_correct(logits.detach(), y, 5)
+    return {"train_loss": loss_sum / n, "train_top1": c1 / n, "train_top5": c5 / n, "samples": n}
+
+
+def _improves(best: dict, row: dict, has_val: bool) -> bool:
+    """Whether the epoch beats the best so far (`best` updated either way)."""
+    # higher val top-1 wins, ties go to the lower val loss; without val, the lower train loss
+    score = (row["val_top1"], -row["val_loss"]) if has_val else (-row["train_loss"],)
+    if best["score"] is None or tuple(score) > tuple(best["score"]):
+        best.update(score=list(score), epoch=row["epoch"], bad_epochs=0,
+                    metrics={k: v for k, v in row.items() if k != "seconds"})
+        return True
+    best["bad_epochs"] += 1
+    return False
+
+
+def _epoch_line(row: dict, improved: bool) -> str:
+    return (f"epoch {row['epoch']:3d}  loss {row['train_loss']:.3f}  train top1 {row['train_top1']:.2f}  "
+            f"val loss {row['val_loss']:.3f}  val top1 {row['val_top1']:.2f} top5 {row['val_top5']:.2f}  "
+            f"{row['train_samples_per_s']:.0f} samples/s" + ("  *" if improved else ""))
+
+
 def train(config: dict, data: TrainingData | None = None, monitor=None, log=print,
           stop_after_epoch: int | None = None) -> TrainResult:
     """Train per `config`; returns the history, test metrics on the best checkpoint, and more.
@@ -226,7 +251,9 @@ def train(config: dict, data: TrainingData | None = None, monitor=None, log=prin
     """
     started = time.perf_counter()
     tcfg = config["training"]
-    seed = int(tcfg.get("seed", 0))
+    seed, workers = int(tcfg.get("seed", 0)), int(tcfg.get("num_workers", 0))
+    epochs, batch_size = int(tcfg.get("epochs", 30)), int(tcfg.get("batch_size", 16))
+    patience = int(tcfg.get("patience", 0) or 0)
     device = pick_device(str(tcfg.get("device", "auto")))
     out_dir = resolve(tcfg.get("output_dir", "outputs/train"))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -234,57 +261,14 @@ def train(config: dict, data: TrainingData | None = None, monitor=None, log=prin
         data = training_data(config)
     train_ds, val_ds = data.datasets.get("train"), data.datasets.get("val")
     if train_ds is None or not len(train_ds):
-        raise ValueError(f"no usable training clips ({data.counts()}); skipped: "
-                         + "; ".join(f"{s.video_id}: {s.reason}" for s in data.skipped[:5]))
-    model = build_model(config, data).to(device)
-    smoothing = float(tcfg.get("label_smoothing", 0.0))
-    criterion = nn.CrossEntropyLoss(label_smoothing=smoothing)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=float(tcfg.get("learning_rate", 1e-3)),
-                                  weight_decay=float(tcfg.get("weight_decay", 0.01)))
-    epochs, batch_size = int(tcfg.get("epochs", 30)), int(tcfg.get("batch_size", 16))
-    steps_per_epoch = math.ceil(len(train_ds) / batch_size)
-    warmup = int(round(float(tcfg.get("warmup_epochs", 1)) * steps_per_epoch))
-    total = epochs * steps_per_epoch
-    min_ratio = float(tcfg.get("min_lr_ratio", 0.0))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, warmup, total, min_ratio))
-    grad_clip = tcfg.get("grad_clip")
-    patience = int(tcfg.get("patience", 0) or 0)
-    workers = int(tcfg.get("num_workers", 0))
+        raise DataFileError(f"no usable training clips ({data.counts()}); skipped: "
+                            + "; ".join(f"{s.video_id}: {s.reason}" for s in data.skipped[:5]))
+    fit = _fit_for(config, data, len(train_ds), device)
     has_val = val_ds is not None and len(val_ds) > 0
     monitored = "val_top1" if has_val else "train_loss"
-
-    history: list[dict] = []
-    best = {"score": None, "epoch": 0, "bad_epochs": 0, "metrics": {}}
-    start_epoch, resumed_from = 1, None
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
-    if tcfg.get("resume"):
-        resume_path = resolve(tcfg["resume"]) if isinstance(tcfg["resume"], str) else last_path
-        if resume_path.exists():
-            ckpt = torch.load(resume_path, map_location=device, weights_only=True)
-            if ckpt["model_config"] != ModelConfig(**config["model"]).to_dict() or ckpt["label_map"] != data.label_map:
-                raise ValueError(f"{resume_path}: checkpoint was trained with a different model config or label "
-                                 f"map; start a new output_dir or set resume: false")
-            model.load_state_dict(ckpt["model_state"])
-            optimizer.load_state_dict(ckpt["optimizer_state"])
-            scheduler.load_state_dict(ckpt["scheduler_state"])
-            history, best = ckpt["history"], ckpt["early_stopping"]
-            start_epoch = resumed_from = ckpt["epoch"] + 1
-            log(f"resumed from {resume_path} after epoch {ckpt['epoch']}")
-        else:
-            log(f"resume: no checkpoint at {resume_path}; starting from scratch")
-
-    def payload(epoch: int, metrics: dict, full: bool) -> dict:
-        p = {"version": CHECKPOINT_VERSION, "epoch": epoch, "model_state": model.state_dict(),
-             "model_config": ModelConfig(**config["model"]).to_dict(), "input_dim": data.input_dim,
-             "num_classes": data.num_classes, "label_map": data.label_map, "config": config, "metrics": metrics}
-        if full:
-            p.update(optimizer_state=optimizer.state_dict(), scheduler_state=scheduler.state_dict(),
-                     history=history, early_stopping=best)
-        return p
-
-    stopped_early = False
-    if history and patience and best["bad_epochs"] >= patience:
-        stopped_early = True
+    history, best, start_epoch, resumed_from = _resume(config, data, fit, last_path, device, log)
+    stopped_early = bool(history and patience and best["bad_epochs"] >= patience)
     # the runner's console line (slt_nb.progress); the notebook prints a line per epoch itself
     with progress.bar(epochs, "epochs", initial=start_epoch - 1) as epochs_bar:
         for epoch in range(start_epoch, epochs + 1):
@@ -295,60 +279,41 @@ def train(config: dict, data: TrainingData | None = None, monitor=None, log=prin
             t0 = time.perf_counter()
             torch.manual_seed(seed * 100_003 + epoch)   # dropout draws depend on (seed, epoch) only
             train_ds.set_epoch(epoch)
-            model.train()
-            loss_sum, n, c1, c5 = 0.0, 0, 0, 0
-            for x, mask, y in make_loader(train_ds, batch_size, True, seed, epoch, workers):
-                x, mask, y = x.to(device), mask.to(device), y.to(device)
-                logits = model(x, mask)
-                loss = criterion(logits, y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), float(grad_clip))
-                optimizer.step()
-                scheduler.step()
-                loss_sum += loss.item() * len(y)
-                n += len(y)
-                c1 += topk_correct(logits.detach(), y, 1)
-                c5 += topk_correct(logits.detach(), y, 5)
+            stats = _train_epoch(fit, make_loader(train_ds, batch_size, True, seed, epoch, workers), device)
             train_seconds = time.perf_counter() - t0
-            row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": loss_sum / n,
-                   "train_top1": c1 / n, "train_top5": c5 / n}
-            if has_val:
-                ev = evaluate(model, make_loader(val_ds, batch_size, False, seed, epoch, workers), criterion, device)
-                row.update(val_loss=ev.loss, val_top1=ev.top1, val_top5=ev.top5)
-            else:
-                row.update(val_loss=float("nan"), val_top1=float("nan"), val_top5=float("nan"))
-            row.update(seconds=time.perf_counter() - t0, train_samples_per_s=n / train_seconds)
+            row = {"epoch": epoch, "lr": fit.optimizer.param_groups[0]["lr"],
+                   **{k: v for k, v in stats.items() if k != "samples"}}
+            ev = evaluate(fit.model, make_loader(val_ds, batch_size, False, seed, epoch, workers), fit.criterion,
+                          device) if has_val else Evaluation(float("nan"), float("nan"), float("nan"), 0)
+            row.update(val_loss=ev.loss, val_top1=ev.top1, val_top5=ev.top5)
+            row.update(seconds=time.perf_counter() - t0, train_samples_per_s=stats["samples"] / train_seconds)
             history.append(row)
-            # higher val top-1 wins, ties go to the lower val loss; without val, the lower train loss
-            score = (row["val_top1"], -row["val_loss"]) if has_val else (-row["train_loss"],)
-            improved = best["score"] is None or tuple(score) > tuple(best["score"])
+            improved = _improves(best, row, has_val)
             if improved:
-                best.update(score=list(score), epoch=epoch, bad_epochs=0,
-                            metrics={k: v for k, v in row.items() if k != "seconds"})
-                save_checkpoint(best_path, payload(epoch, best["metrics"], full=False))
-            else:
-                best["bad_epochs"] += 1
-            save_checkpoint(last_path, payload(epoch, row, full=True))
-            log(f"epoch {epoch:3d}  loss {row['train_loss']:.3f}  train top1 {row['train_top1']:.2f}  "
-                f"val loss {row['val_loss']:.3f}  val top1 {row['val_top1']:.2f} top5 {row['val_top5']:.2f}  "
-                f"{row['train_samples_per_s']:.0f} samples/s" + ("  *" if improved else ""))
+                save_checkpoint(best_path, _payload(fit, config, data, epoch, best["metrics"]))
+            save_checkpoint(last_path, _payload(fit, config, data, epoch, row, history, best))
+            log(_epoch_line(row, improved))
             epochs_bar.update()
             if patience and best["bad_epochs"] >= patience:
                 stopped_early = True
                 log(f"early stop: {monitored} has not improved for {patience} epochs (best epoch {best['epoch']})")
             if stop_after_epoch is not None and epoch >= stop_after_epoch:
                 break
-
-    test_ds = data.datasets.get("test")
-    test = None
-    if test_ds is not None and len(test_ds) and best_path.exists():
-        if monitor is not None:
-            monitor.mark("test")
-        best_model, _ = load_classifier(best_path, device)
-        test = evaluate(best_model, make_loader(test_ds, batch_size, False, seed, 0, workers), criterion, device)
-        log(f"test on best epoch {best['epoch']}: top1 {test.top1:.3f} top5 {test.top5:.3f} ({test.samples} clips)")
+    test = _test_best(data, best_path, best, fit.criterion, batch_size, seed, workers, device, monitor, log)
     return TrainResult(history, best["epoch"], best["metrics"], test, data.label_map, data, out_dir,
-                       parameter_count(model), str(device), stopped_early, resumed_from, monitored,
+                       parameter_count(fit.model), str(device), stopped_early, resumed_from, monitored,
                        time.perf_counter() - started)
+
+
+def _test_best(data: TrainingData, best_path: Path, best: dict, criterion: nn.Module, batch_size: int, seed: int,
+               workers: int, device: torch.device, monitor, log) -> Evaluation | None:
+    """The test split evaluated on best.pt (reloaded from disk, as a user would), or None."""
+    test_ds = data.datasets.get("test")
+    if test_ds is None or not len(test_ds) or not best_path.exists():
+        return None
+    if monitor is not None:
+        monitor.mark("test")
+    best_model, _ = load_classifier(best_path, device)
+    test = evaluate(best_model, make_loader(test_ds, batch_size, False, seed, 0, workers), criterion, device)
+    log(f"test on best epoch {best['epoch']}: top1 {test.top1:.3f} top5 {test.top5:.3f} ({test.samples} clips)")
+    return test

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from slt_nb.errors import ParameterError
+
 INPUT_TYPES = ("pose", "features", "video")
 
 
@@ -31,11 +33,11 @@ class ModelConfig:
 
     def __post_init__(self):
         if self.input_type not in INPUT_TYPES:
-            raise ValueError(f"model.input_type must be one of {INPUT_TYPES}, got {self.input_type!r}")
+            raise ParameterError(f"model.input_type must be one of {INPUT_TYPES}, got {self.input_type!r}")
         if self.pooling not in ("cls", "mean"):
-            raise ValueError(f"model.pooling must be 'cls' or 'mean', got {self.pooling!r}")
+            raise ParameterError(f"model.pooling must be 'cls' or 'mean', got {self.pooling!r}")
         if self.embed_dim % self.num_heads:
-            raise ValueError(f"model.embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
+            raise ParameterError(f"model.embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,7 +57,7 @@ class SinusoidalPositions(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] > self.table.shape[0]:
-            raise ValueError(f"clip of {x.shape[1]} frames is longer than max_frames {self.table.shape[0]}")
+            raise ParameterError(f"clip of {x.shape[1]} frames is longer than max_frames {self.table.shape[0]}")
         return x + self.table[: x.shape[1]]
 
 

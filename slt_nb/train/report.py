@@ -8,10 +8,12 @@ import pandas as pd
 import torch
 from torch import nn
 
+from slt_nb.errors import DataFileError, ParameterError
 from slt_nb.memory import MB, MemoryMonitor
 from slt_nb.plotting import literal_text
 from slt_nb.train.model import INPUT_TYPES, parameter_count
-from slt_nb.train.loop import TrainResult, make_loader, build_model, topk_correct, training_data
+from slt_nb.train.config import training_data
+from slt_nb.train.loop import TrainResult, build_model, make_loader, topk_correct
 
 
 def curves_figure(history: pd.DataFrame, title: str = "Training"):
@@ -79,7 +81,7 @@ def confusion_figure(result: TrainResult, top_n: int = 10):
 
     t = result.test
     if t is None or not t.samples:
-        raise ValueError("no test predictions to draw (the test split is empty)")
+        raise ParameterError("no test predictions to draw (the test split is empty)")
     counts = pd.Series(t.targets).value_counts()
     classes = sorted(counts.index[:top_n].tolist(), key=lambda c: (-counts[c], c))
     pos = {c: i for i, c in enumerate(classes)}
@@ -132,7 +134,7 @@ def compare_input_types(config: dict, batch_size: int | None = None, steps: int 
             data = training_data(cfg, input_type)
             ds = data.datasets["train"]
             if not len(ds):
-                raise ValueError(f"no usable training clips ({len(data.skipped)} skipped)")
+                raise DataFileError(f"no usable training clips ({len(data.skipped)} skipped)")
         except Exception as exc:  # one missing input type must not hide the others
             rows.append({**row, "note": f"not measured: {exc}"})
             continue

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from slt_nb.testing.sign_task import write_sign_task
-from slt_nb.train.loop import load_classifier, load_config, train
+from slt_nb.train.config import load_config
+from slt_nb.train.loop import load_classifier, train
 
 
 class RunsCode:

@@ -9,8 +9,8 @@ import torch
 from slt_nb.params import REPO_ROOT
 from slt_nb.testing.sign_task import write_sign_task
 from slt_nb.train.inputs import read_video_frames
-from slt_nb.train.loop import (apply_overrides, evaluate, load_classifier, load_config, topk_correct, train,
-                             training_data, warmup_cosine, make_loader)
+from slt_nb.train.config import apply_overrides, load_config, training_data
+from slt_nb.train.loop import evaluate, load_classifier, make_loader, topk_correct, train, warmup_cosine
 
 REAL_VIDEO = REPO_ROOT / "data" / "realdata" / "video_signing" / "test_video.mp4"
 
