@@ -35,6 +35,13 @@ class ConfigError(ParameterError):
         self.file = file
 
 
+class ConfigTypeError(ConfigError, TypeError):
+    """A config value of the wrong kind where Signformer needs another (a number for a list).
+
+    What to do: write the value in the form the message shows.
+    """
+
+
 class IncompatibleExports(ConfigError):
     """Exports meant to be trained together that disagree on what their columns mean.
 

@@ -27,7 +27,7 @@ import os
 import random
 import sys
 
-from slt_nb.errors import ConfigError, ContractError, DataFileError, MissingInput
+from slt_nb.errors import ConfigError, ConfigTypeError, DataFileError, MissingInput
 from slt_nb.signformer.fields import build_fields, signformer_vocabulary, torchtext_data
 from slt_nb.signformer.frames import FrameSequence, narrow_sample, read_part, stored_width
 # Part of this module's interface: Signformer's `from main.data import load_data, make_data_iter`
@@ -153,9 +153,7 @@ def _data_paths(data_cfg: dict):
             lists.append([os.path.join(data_path, x) for x in value])
         sizes = data_cfg["feature_size"]
         if not isinstance(sizes, list):
-            # A ConfigError that is also a TypeError (what callers catch) would say it better; none
-            # exists yet, and ContractError is the family's TypeError.
-            raise ContractError(
+            raise ConfigTypeError(
                 f"data.feature_size is {sizes!r}: with a list of train files Signformer needs a list, e.g. [{sizes}]"
             )
         return lists[0], lists[1], lists[2], sum(sizes)
