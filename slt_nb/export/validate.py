@@ -106,9 +106,9 @@ def _manifest_parts(path: Path, findings: list[Finding]) -> list[tuple[str, str,
     dataset = manifest.get("dataset")
     if not isinstance(dataset, str) or not dataset:
         return broken("has no 'dataset' name")
-    label = dataset + (f"-{manifest['variant']}" if manifest.get("variant") else "")
+    label = dataset + (f"-{manifest.variant}" if manifest.variant else "")
     found = []
-    for split, entry in manifest["splits"].items():
+    for split, entry in manifest.splits.items():
         parts = entry.get("parts") if isinstance(entry, dict) else None
         if not isinstance(parts, list):
             broken(f"split {split!r} has no list of parts")

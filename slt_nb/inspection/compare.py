@@ -69,10 +69,10 @@ def load_exports(manifests, split: str = "train", max_clips: int | None = 200) -
             raise ParameterError(f"exports: {path} does not exist (an export manifest, written beside the parts)")
         try:
             manifest = read_manifest(path)
-            layout = FeatureLayout.from_manifest(manifest["layout"])
+            layout = FeatureLayout.from_manifest(manifest["layout"])  # KeyError: no layout, no export manifest
         except (ValueError, KeyError, TypeError) as exc:
             raise ParameterError(f"exports: {path} is not an slt-nb export manifest ({type(exc).__name__}: {exc})") from exc
-        entry = manifest.get("splits", {}).get(split)
+        entry = manifest.splits.get(split) if isinstance(manifest.splits, dict) else None
         if entry is None:
             raise ParameterError(f"exports: {path} has no split {split!r} (it has {sorted(manifest.get('splits', {}))})")
         params = split_parameters(manifest, split)

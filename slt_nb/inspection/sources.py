@@ -135,8 +135,8 @@ class ExportSource:
         self.manifest_file = Path(manifest_file)
         self.manifest = read_manifest(self.manifest_file)
         self.notes = list(self.manifest.notes)  # e.g. a manifest from before versions were recorded
-        self.name = f"{self.manifest['dataset']} export ({self.manifest_file.name})"
-        self.layout = FeatureLayout.from_manifest(self.manifest["layout"])
+        self.name = f"{self.manifest['dataset']} export ({self.manifest_file.name})"  # KeyError: no export manifest
+        self.layout = FeatureLayout.from_manifest(self.manifest.layout)
         reader = self.manifest.reader or {}
         normalised = reader.get("coordinates", "normalised") == "normalised"
         corpus = READERS.get(str(reader.get("name", "")).lower())
@@ -151,11 +151,11 @@ class ExportSource:
             self.frame_size = None  # shoulder units, not fractions of a frame: drawn 1:1
 
     def splits(self) -> list[str]:
-        return list(self.manifest["splits"])
+        return list(self.manifest.splits)
 
     def _entry(self, split: str) -> dict:
         try:
-            return self.manifest["splits"][split]
+            return self.manifest.splits[split]
         except KeyError:
             raise ClipNotFound(f"{self.manifest_file}: no split {split!r}; it has {self.splits()}") from None
 
