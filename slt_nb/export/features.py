@@ -50,16 +50,16 @@ class FeatureOptions:
 
     @classmethod
     def from_params(cls, params: dict) -> "FeatureOptions":
-        layout = str(params.get("feature_layout") or "seed").strip()
+        layout = str(params.get("feature_layout") or cls.feature_layout).strip()
         if layout not in FEATURE_LAYOUTS:
             raise ParameterError(f"parameter 'feature_layout': {layout!r} is not one of {list(FEATURE_LAYOUTS)}")
-        normalize = str(params.get("normalize") or "frame").strip()
+        normalize = str(params.get("normalize") or cls.normalize).strip()
         if normalize not in NORMALIZATIONS:
             raise ParameterError(f"parameter 'normalize': {normalize!r} is not one of {list(NORMALIZATIONS)}")
-        fps = _number(params, "fps", None)
+        fps = _number(params, "fps", cls.fps)
         if fps is not None and not (0 < fps <= 1000):
             raise ParameterError(f"parameter 'fps': {fps:g} is not a frame rate (0 < fps <= 1000); null keeps each clip's own")
-        conf = _number(params, "min_confidence", 0.0)
+        conf = _number(params, "min_confidence", cls.min_confidence)
         if not 0 <= conf <= 1:
             raise ParameterError(f"parameter 'min_confidence': {conf:g} is not between 0 and 1")
         return cls(layout, normalize, fps, conf)

@@ -8,9 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from slt_nb.datasets.base import canonical_split
-from slt_nb.formats.manifest import read_manifest
+from slt_nb.formats.manifest import Manifest, SplitEntry, read_manifest
 
 EXAMPLES = 5  # names shown per cell; the manifest lists them all
+
+
+def _splits(manifest: Manifest | dict) -> dict[str, SplitEntry]:
+    """The split entries, typed, of a manifest read by `read_manifest` or a plain dict of one."""
+    return (manifest if isinstance(manifest, Manifest) else Manifest(manifest)).splits
 
 
 def _examples(names: list[str]) -> str:
@@ -20,13 +25,13 @@ def _examples(names: list[str]) -> str:
     return ", ".join(names[:EXAMPLES]) + more
 
 
-def source_table(manifest: dict):
+def source_table(manifest: Manifest | dict):
     """Per split: the layout detected and where keypoints (or poses), text and videos were found."""
     import pandas as pd
 
     tree = (manifest.get("reader") or {}).get("tree") or {}
     rows = []
-    for split, e in manifest["splits"].items():
+    for split, e in _splits(manifest).items():
         source = e.get("source") or {}
         rows.append({
             "split": split,
@@ -43,17 +48,17 @@ def source_table(manifest: dict):
     return table
 
 
-def reconciliation_table(manifest: dict):
+def reconciliation_table(manifest: Manifest | dict):
     """Both directions per split: rows with no poses (skipped) and poses no row names (not exported)."""
     import pandas as pd
 
     rows = []
-    for split, e in manifest["splits"].items():
+    for split, e in _splits(manifest).items():
         r = e.get("reconciliation")
         if not r:
             continue
         if "poses_without_rows" in r:  # keypoint folders (How2Sign)
-            no_poses = [s["clip"] for s in e["skipped"] if "no keypoint folder" in s["reason"]]
+            no_poses = [s["clip"] for s in e.skipped if "no keypoint folder" in s["reason"]]
             rows.append({"split": split, "annotation rows without poses": r["rows_without_poses"],
                          "examples (rows)": _examples(no_poses),
                          "poses without annotation rows": r["poses_without_rows"],
@@ -66,7 +71,7 @@ def reconciliation_table(manifest: dict):
     return pd.DataFrame(rows).set_index("split") if rows else "no reconciliation recorded"
 
 
-def split_accounting_table(manifest: dict):
+def split_accounting_table(manifest: Manifest | dict):
     """Per annotation file shared by splits: exported + skipped + other splits' rows = file rows.
 
     Rows whose split was not asked for (or is no known split) are counted here, so no row of
@@ -75,7 +80,7 @@ def split_accounting_table(manifest: dict):
     import pandas as pd
 
     files: dict[str, dict] = {}
-    for split, e in manifest["splits"].items():
+    for split, e in _splits(manifest).items():
         values = e.get("split_values")
         if not values:
             continue
@@ -85,9 +90,9 @@ def split_accounting_table(manifest: dict):
     for path, f in files.items():
         values = f["values"]
         done = set(f["splits"])
-        exported = sum(e["rows_exported"] for e in f["splits"].values())
+        exported = sum(e.rows_exported for e in f["splits"].values())
         # Malformed rows are listed as skipped in every split read from the file: count them once.
-        skipped = sum(e["rows_skipped"] - values["malformed_rows"] for e in f["splits"].values())
+        skipped = sum(e.rows_skipped - values["malformed_rows"] for e in f["splits"].values())
         other = {v: n for v, n in values["rows_by_split_value"].items() if canonical_split(v) not in done}
         accounted = exported + skipped + values["malformed_rows"] + sum(other.values())
         rows.append({
@@ -105,12 +110,12 @@ def split_accounting_table(manifest: dict):
     return pd.DataFrame(rows).set_index("annotation file") if rows else "each split has its own annotation file"
 
 
-def frame_size_table(manifest: dict):
+def frame_size_table(manifest: Manifest | dict):
     """Per split: how many clips took their frame size from a video header, the CSV, or the default."""
     import pandas as pd
 
     rows = []
-    for split, e in manifest["splits"].items():
+    for split, e in _splits(manifest).items():
         sizes = e.get("frame_sizes")
         if not sizes or not sizes.get("configured"):
             continue
@@ -122,30 +127,30 @@ def frame_size_table(manifest: dict):
     return pd.DataFrame(rows).set_index("split") if rows else "no per-clip frame sizes (pixel coordinates or another corpus)"
 
 
-def skipped_table(manifest: dict):
+def skipped_table(manifest: Manifest | dict):
     """Every skipped row of every split with its reason, or a sentence when none was skipped."""
     import pandas as pd
 
-    rows = [dict(split=s, **r) for s, e in manifest["splits"].items() for r in e["skipped"]]
+    rows = [dict(split=s, **r) for s, e in _splits(manifest).items() for r in e.skipped]
     return pd.DataFrame(rows) if rows else "no rows skipped"
 
 
-def empty_splits(manifest: dict) -> list[str]:
+def empty_splits(manifest: Manifest | dict) -> list[str]:
     """Splits that exported no sample, each with why (every row skipped, or no rows at all)."""
     lines = []
-    for split, e in manifest["splits"].items():
-        if e["samples"]:
+    for split, e in _splits(manifest).items():
+        if e.samples:
             continue
-        why = (f"all {e['rows_skipped']} annotation rows were skipped (see the skipped table)"
-               if e["annotation_rows"] else f"{e['annotation_file']} has no rows for this split")
+        why = (f"all {e.rows_skipped} annotation rows were skipped (see the skipped table)"
+               if e.annotation_rows else f"{e.annotation_file} has no rows for this split")
         lines.append(f"{split}: nothing exported: {why}")
     return lines
 
 
-def first_exported_part(manifest: dict, out_dir: str | Path) -> Path | None:
+def first_exported_part(manifest: Manifest | dict, out_dir: str | Path) -> Path | None:
     """The first part file that holds a sample, or None when the export wrote nothing."""
-    for e in manifest["splits"].values():
-        for part in e["parts"]:
+    for e in _splits(manifest).values():
+        for part in e.parts:
             if part["samples"]:
                 return Path(out_dir) / part["file"]
     return None

@@ -10,25 +10,27 @@ from pathlib import Path
 
 import yaml
 
-from slt_nb.formats.pami import SIGNFORMER_SPLIT
+from slt_nb.errors import IncompatibleExports
+from slt_nb.formats.manifest import Manifest
+from slt_nb.formats.pami import SIGNFORMER_MAX_SENT_LENGTH, SIGNFORMER_SPLIT
 
 
-
-def data_config(manifests: list[dict], directory: str | Path | None = None, max_sent_length: int = 400) -> dict:
+def data_config(manifests: list[Manifest | dict], directory: str | Path | None = None, max_sent_length: int = SIGNFORMER_MAX_SENT_LENGTH) -> dict:
     """A `data:` section listing every part of the given exports.
 
     Lists everywhere, because with a list for `train` Signformer needs lists for dev and test
     and a list `feature_size` (`[1024]`, not `1024`); `multimodal: 0.0` because Signformer's
     default turns its multi-stream mode on.
     """
-    sizes = {m["feature_size"] for m in manifests}
+    manifests = [m if isinstance(m, Manifest) else Manifest(m) for m in manifests]
+    sizes = {m.feature_size for m in manifests}
     if len(sizes) != 1:
-        raise ValueError(f"exports with different feature sizes cannot be trained together: {sorted(sizes)}")
+        raise IncompatibleExports(f"exports with different feature sizes cannot be trained together: {sorted(sizes)}")
     lists: dict[str, list[str]] = {"train": [], "dev": [], "test": []}
     for manifest in manifests:
-        for split, entry in manifest["splits"].items():
+        for split, entry in manifest.splits.items():
             key = SIGNFORMER_SPLIT.get(split, split)
-            for part in entry["parts"]:
+            for part in entry.parts:
                 if not part["samples"]:
                     continue  # a split that exported nothing leaves one empty part: nothing to train on
                 path = Path(directory, part["file"]) if directory else Path(part["file"])
@@ -54,5 +56,5 @@ def data_config(manifests: list[dict], directory: str | Path | None = None, max_
     }
 
 
-def data_config_yaml(manifests: list[dict], directory: str | Path | None = None, max_sent_length: int = 400) -> str:
+def data_config_yaml(manifests: list[Manifest | dict], directory: str | Path | None = None, max_sent_length: int = SIGNFORMER_MAX_SENT_LENGTH) -> str:
     return yaml.safe_dump(data_config(manifests, directory, max_sent_length), sort_keys=False, width=120)

@@ -29,8 +29,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from slt_nb.export.consistency import manifest_conflicts
-from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, file_sha256
+from slt_nb.errors import DataFileError, MissingInput
+from slt_nb.formats.manifest import manifest_conflicts, manifest_from_document, read_manifest, read_manifest_json
+from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MAX_SENT_LENGTH, SIGNFORMER_MIN_FRAMES, file_sha256
 from slt_nb.signformer.memory import manifests_in, ram_summary_lines
 
 REQUIRED_KEYS = ("name", "signer", "gloss", "text", "sign")
@@ -86,7 +87,7 @@ def _manifest_parts(path: Path, findings: list[Finding]) -> list[tuple[str, str,
         return []
 
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = read_manifest_json(path)
     except UnicodeDecodeError as exc:
         return broken(f"not UTF-8 text ({exc.reason} at byte {exc.start}); expected an export manifest (JSON)")
     except json.JSONDecodeError as exc:
@@ -96,14 +97,18 @@ def _manifest_parts(path: Path, findings: list[Finding]) -> list[tuple[str, str,
         what = "an empty object" if manifest == {} else f"a JSON {type(manifest).__name__} without 'splits'"
         return broken(f"{what}; expected an export manifest with 'dataset' and 'splits' "
                       "(an interrupted export? run it again)")
-    if not manifest["splits"]:
+    try:
+        manifest = manifest_from_document(manifest, path)
+    except DataFileError as exc:
+        return broken(str(exc).removeprefix(f"{path}: "))
+    if not manifest.splits:
         return broken("lists no splits; expected at least one exported split")
     dataset = manifest.get("dataset")
     if not isinstance(dataset, str) or not dataset:
         return broken("has no 'dataset' name")
-    label = dataset + (f"-{manifest['variant']}" if manifest.get("variant") else "")
+    label = dataset + (f"-{manifest.variant}" if manifest.variant else "")
     found = []
-    for split, entry in manifest["splits"].items():
+    for split, entry in manifest.splits.items():
         parts = entry.get("parts") if isinstance(entry, dict) else None
         if not isinstance(parts, list):
             broken(f"split {split!r} has no list of parts")
@@ -133,11 +138,11 @@ def _collect(inputs, findings: list[Finding]) -> list[tuple[str, str, Path, dict
     for item in inputs:
         path = Path(item)
         if not path.exists():
-            raise FileNotFoundError(f"{path}: no such manifest, folder or part file")
+            raise MissingInput(f"{path}: no such manifest, folder or part file")
         if path.is_dir():
             manifests = sorted(path.glob("*.manifest.json"))
             if not manifests:
-                raise FileNotFoundError(f"{path}: no *.manifest.json in this folder")
+                raise MissingInput(f"{path}: no *.manifest.json in this folder")
             found += _collect(manifests, findings)
         elif path.name.endswith(".manifest.json"):
             found += _manifest_parts(path, findings)
@@ -159,7 +164,7 @@ def _collect(inputs, findings: list[Finding]) -> list[tuple[str, str, Path, dict
 def _listed_beside(part: Path, manifest_name: str) -> dict | None:
     """The entry of a part in the manifest beside it (its sha256 and sample count), if that lists it."""
     try:
-        manifest = json.loads((part.parent / manifest_name).read_text(encoding="utf-8"))
+        manifest = read_manifest(part.parent / manifest_name)
         entries = [e for split in manifest["splits"].values() for e in split["parts"]]
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None  # no readable manifest: the part is checked on its own (validate the manifest to see why)
@@ -200,7 +205,7 @@ def _part_order(path: str):
     return (0, int(m.group(1)), path) if m else (1, 0, path)
 
 
-def validate_exports(inputs, max_sent_length: int = 400, feature_size: int | None = None) -> ValidationReport:
+def validate_exports(inputs, max_sent_length: int = SIGNFORMER_MAX_SENT_LENGTH, feature_size: int | None = None) -> ValidationReport:
     """Validate every part of the given exports (manifests, export folders or part files)."""
     import torch
 
@@ -281,7 +286,7 @@ def _manifests(inputs) -> tuple[list[tuple[Path, dict]], list[Path]]:
                 bare.append(p)
                 continue
             try:
-                manifest = json.loads(p.read_text(encoding="utf-8"))
+                manifest = read_manifest(p)
             except (OSError, ValueError):
                 continue  # reported by the manifest check
             if isinstance(manifest, dict) and isinstance(manifest.get("splits"), dict):
@@ -349,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m slt_nb.export.validate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("inputs", nargs="+", help="export manifests, export folders, or .pami0 part files")
-    ap.add_argument("--max-sent-length", type=int, default=400)
+    ap.add_argument("--max-sent-length", type=int, default=SIGNFORMER_MAX_SENT_LENGTH)
     ap.add_argument("--feature-size", type=int, default=None, help="require this feature size")
     args = ap.parse_args(argv)
     try:

@@ -40,6 +40,7 @@ _PROTO = 3
 # Signformer's encoder takes its deformable-attention positions modulo (length - 1): a clip of
 # fewer frames becomes NaN, and one such sample in a batch ruins the weights.
 SIGNFORMER_MIN_FRAMES = 2
+SIGNFORMER_MAX_SENT_LENGTH = 400  # data.max_sent_length: Signformer drops longer training samples
 # Signformer calls the validation split "dev"; How2Sign and LSFB-CONT call it "val".
 SIGNFORMER_SPLIT = {"train": "train", "val": "dev", "dev": "dev", "test": "test"}
 

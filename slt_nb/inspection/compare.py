@@ -14,7 +14,6 @@ compare report shows:
 """
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from slt_nb.errors import ParameterError
-from slt_nb.export.consistency import manifest_conflicts, parameters_table, split_parameters
-from slt_nb.formats.pami import iter_samples
+from slt_nb.formats.manifest import manifest_conflicts, parameters_table, read_manifest, split_parameters
+from slt_nb.formats.pami import SIGNFORMER_MAX_SENT_LENGTH, iter_samples
 from slt_nb.layouts import FeatureLayout, find_point
 from slt_nb.plotting import draw_segment, finish_axes, upper_body
 
@@ -69,11 +68,11 @@ def load_exports(manifests, split: str = "train", max_clips: int | None = 200) -
         if not path.is_file():
             raise ParameterError(f"exports: {path} does not exist (an export manifest, written beside the parts)")
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-            layout = FeatureLayout.from_manifest(manifest["layout"])
+            manifest = read_manifest(path)
+            layout = FeatureLayout.from_manifest(manifest["layout"])  # KeyError: no layout, no export manifest
         except (ValueError, KeyError, TypeError) as exc:
             raise ParameterError(f"exports: {path} is not an slt-nb export manifest ({type(exc).__name__}: {exc})") from exc
-        entry = manifest.get("splits", {}).get(split)
+        entry = manifest.splits.get(split) if isinstance(manifest.splits, dict) else None
         if entry is None:
             raise ParameterError(f"exports: {path} has no split {split!r} (it has {sorted(manifest.get('splits', {}))})")
         params = split_parameters(manifest, split)
@@ -245,7 +244,7 @@ def clip_lengths(samples: list[ExportSample]):
     return pd.DataFrame(rows, columns=["export", "clip", "frames", "seconds"])
 
 
-def length_figure(samples: list[ExportSample], lengths=None, max_sent_length: int | None = 400):
+def length_figure(samples: list[ExportSample], lengths=None, max_sent_length: int | None = SIGNFORMER_MAX_SENT_LENGTH):
     """Clip lengths in frames (left, with Signformer's max_sent_length) and in seconds (right)."""
     import matplotlib.pyplot as plt
 

@@ -23,8 +23,9 @@ import numpy as np
 
 from slt_nb.datasets import READERS
 from slt_nb.datasets.wlasl import WLASL_FPS
-from slt_nb.errors import ClipNotFound
+from slt_nb.errors import ClipNotFound, DataFileError, MissingInput, ParameterError
 from slt_nb.formats.extraction import INDEX_COLUMNS, parts_layout, pose_rows
+from slt_nb.formats.manifest import read_manifest
 from slt_nb.layouts import FeatureLayout
 
 @dataclass
@@ -131,33 +132,30 @@ class ExportSource:
     """Clips decoded back from an export's `.pami0` parts through the manifest's layout."""
 
     def __init__(self, manifest_file: str | os.PathLike):
-        from slt_nb.formats.manifest import read_manifest
-
         self.manifest_file = Path(manifest_file)
         self.manifest = read_manifest(self.manifest_file)
-        self.name = f"{self.manifest['dataset']} export ({self.manifest_file.name})"
-        self.layout = FeatureLayout.from_manifest(self.manifest["layout"])
-        reader = self.manifest.get("reader") or {}
+        self.notes = list(self.manifest.notes)  # e.g. a manifest from before versions were recorded
+        self.name = f"{self.manifest['dataset']} export ({self.manifest_file.name})"  # KeyError: no export manifest
+        self.layout = FeatureLayout.from_manifest(self.manifest.layout)
+        reader = self.manifest.reader or {}
         normalised = reader.get("coordinates", "normalised") == "normalised"
         corpus = READERS.get(str(reader.get("name", "")).lower())
         size = (reader.get("frame_size") or getattr(corpus, "frame_size", None)) if normalised else None
         self.frame_size = tuple(size) if size else None
         self.fps = reader.get("fps") or getattr(corpus, "fps", None)
-        resampled = {(e.get("parameters") or {}).get("fps") for e in self.manifest.get("splits", {}).values()
-                     if isinstance(e, dict)} - {None}
+        entries = [e for e in self.manifest.splits.values() if isinstance(e, dict)]
+        resampled = {(e.parameters or {}).get("fps") for e in entries} - {None}
         if len(resampled) == 1:  # exported with -p fps: the rows are at that rate, not the corpus's own
             self.fps = float(resampled.pop())
-        normalizations = {(e.get("parameters") or {}).get("normalize") for e in self.manifest.get("splits", {}).values()
-                          if isinstance(e, dict)}
-        if "shoulders" in normalizations:
+        if "shoulders" in {(e.parameters or {}).get("normalize") for e in entries}:
             self.frame_size = None  # shoulder units, not fractions of a frame: drawn 1:1
 
     def splits(self) -> list[str]:
-        return list(self.manifest["splits"])
+        return list(self.manifest.splits)
 
     def _entry(self, split: str) -> dict:
         try:
-            return self.manifest["splits"][split]
+            return self.manifest.splits[split]
         except KeyError:
             raise ClipNotFound(f"{self.manifest_file}: no split {split!r}; it has {self.splits()}") from None
 
@@ -228,7 +226,7 @@ class WLASLPoseSource:
             reader = csv.DictReader(f)
             missing = [c for c in self.INDEX_COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
-                raise ValueError(f"{self.index_file}: missing columns {missing}; found {reader.fieldnames}")
+                raise DataFileError(f"{self.index_file}: missing columns {missing}; found {reader.fieldnames}")
             for line, row in enumerate(reader, start=2):
                 try:
                     frames = int(row["frames"])
@@ -265,7 +263,7 @@ class WLASLPoseSource:
             with np.load(path) as npz:
                 arrays = {k: npz[k] for k in npz.files}
         except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: pose file of WLASL video {ref.name} ({self.index_file}) not found") from None
+            raise MissingInput(f"{path}: pose file of WLASL video {ref.name} ({self.index_file}) not found") from None
         frames = pose_rows(arrays, str(path), self.parts)
         size = None
         if "width" in arrays and "height" in arrays:
@@ -302,10 +300,10 @@ def open_source(dataset: str, data_root: str | None = None, splits: list[str] | 
             if len(manifests) == 1:
                 return ExportSource(manifests[0])
             if manifests:
-                raise ValueError(f"{path}: several export manifests, name one: {[m.name for m in manifests]}")
-            raise ValueError(f"{path}: neither an export (no *.manifest.json) nor WLASL poses (no index.csv)")
+                raise ParameterError(f"{path}: several export manifests, name one: {[m.name for m in manifests]}")
+            raise ParameterError(f"{path}: neither an export (no *.manifest.json) nor WLASL poses (no index.csv)")
         if path.exists() or "/" in text or text.endswith(".json"):
-            raise FileNotFoundError(f"{path}: not an export manifest, export folder or WLASL pose folder")
+            raise MissingInput(f"{path}: not an export manifest, export folder or WLASL pose folder")
     params = load_params(text, {"data_root": data_root})
     from slt_nb.datasets import reader_from_params
 

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from slt_nb.errors import ParameterError
 from slt_nb.inspection.redraw import FrameRenderer
 from slt_nb.inspection.sources import Clip, ClipRef, ClipSource
 
@@ -27,7 +28,7 @@ def want_viewer(interactive: bool | str | None = "auto") -> bool:
             return True
         if value in ("false", "no", "0", "off"):
             return False
-        raise ValueError(f"interactive must be True, False or 'auto', got {interactive!r}")
+        raise ParameterError(f"interactive must be True, False or 'auto', got {interactive!r}")
     if os.environ.get("SLT_NB_BATCH") == "1":
         return False
     try:
@@ -247,7 +248,7 @@ def grid_indices(length: int, frames: int | list[int]) -> list[int]:
     if isinstance(frames, (list, tuple)):
         bad = [i for i in frames if not -length <= int(i) < length]
         if bad:
-            raise ValueError(f"frames {bad} are outside a clip of {length} frames")
+            raise ParameterError(f"frames {bad} are outside a clip of {length} frames")
         return [int(i) % length for i in frames]
     count = max(1, min(int(frames), length))
     return [int(i) for i in np.linspace(0, length - 1, count).round()]
