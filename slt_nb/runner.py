@@ -40,12 +40,14 @@ from slt_nb.params import PARAMS_DIR, REPO_ROOT, load_params, merged_parameters,
 from slt_nb.progress import CELLS, ConsoleLine, Event, Listener
 from slt_nb.run_index import DEFAULT_INDEX, RunResult, write_index
 
-# The index moved to slt_nb.run_index; these names stay importable from here for the tests and
-# notebooks that import them from the runner.
+# The index page moved to slt_nb.run_index; importable from here for the test that imports it so.
 from slt_nb.run_index import index_html  # noqa: F401  (re-export)
 
 # Set in the environment of every kernel the runner starts: notebooks skip interactive widgets.
 BATCH_ENV = "SLT_NB_BATCH"
+# Where reports go (<root>/<notebook>/<dataset>/<split>.ipynb) and which Jupyter kernel runs them.
+OUTPUT_ROOT = "outputs"
+DEFAULT_KERNEL = "python3"
 DEAD_KERNEL_HINT = ("the kernel process died without a Python error; usually it was killed for using "
                     "too much memory (out-of-memory killer or a container limit)")
 
@@ -89,7 +91,7 @@ def dataset_params() -> list[str]:
 
 
 def matrix(notebook: str, datasets: list[str] | None = None, splits: list[str] | None = None,
-           parameters: dict | None = None, output_root: str | os.PathLike = "outputs") -> list[Run]:
+           parameters: dict | None = None, output_root: str | os.PathLike = OUTPUT_ROOT) -> list[Run]:
     """Runs of `notebook` for every dataset x split.
 
     A dataset is a params name (its splits come from its params file unless `splits` is given)
@@ -177,7 +179,7 @@ def failed_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.failed{output.suffix}")
 
 
-def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | None = None,
+def run_notebook(run: Run, kernel_name: str = DEFAULT_KERNEL, cell_timeout: float | None = None,
                  html_report: bool = True, on_progress: Callable[[Event], None] | None = None) -> RunResult:
     """Execute one Run with papermill (cwd = repo root); never raises for a failing notebook.
 
@@ -317,7 +319,7 @@ def console_name(run: Run) -> str:
     return f"{Path(run.notebook).stem} {dataset}".strip()
 
 
-def run_all(runs: list[Run], index: str | os.PathLike = DEFAULT_INDEX, kernel_name: str = "python3",
+def run_all(runs: list[Run], index: str | os.PathLike = DEFAULT_INDEX, kernel_name: str = DEFAULT_KERNEL,
             cell_timeout: float | None = None, echo=print) -> list[RunResult]:
     """Run every Run in order, updating the index after each one; returns the results.
 
@@ -362,10 +364,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("-y", "--parameters-yaml", action="append", default=[], metavar="YAML",
                         help="extra parameters as a YAML mapping, e.g. -y 'splits: [val, test]'; "
                              "-p wins over -y, as in papermill")
-    parser.add_argument("--output-root", default="outputs", help="reports go to <root>/<notebook>/<dataset>/<split>.ipynb")
+    parser.add_argument("--output-root", default=OUTPUT_ROOT, help="reports go to <root>/<notebook>/<dataset>/<split>.ipynb")
     parser.add_argument("--index", default=DEFAULT_INDEX)
     parser.add_argument("--cell-timeout", type=float, default=None, help="seconds a cell may run")
-    parser.add_argument("--kernel", default="python3")
+    parser.add_argument("--kernel", default=DEFAULT_KERNEL)
     return parser
 
 
