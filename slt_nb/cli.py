@@ -15,6 +15,10 @@ is the report (written even when a cell fails), with an HTML page beside it and 
 outputs/index.html. `-p NAME VALUE` sets a notebook parameter (VALUE read as YAML), `-y 'NAME: VALUE'`
 sets any number of them from a YAML mapping; as in papermill, -p wins over -y and a later -y over an
 earlier one. A name the notebook does not have is refused, listing the ones it has.
+
+Reading -y and -p values is `slt_nb.params.merged_parameters`, shared with `slt-nb run`; a
+mistake anywhere before the kernel starts is an SltNbError that `main` prints as one line
+(`slt-nb export: ...`), without a traceback.
 """
 from __future__ import annotations
 
@@ -25,7 +29,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from slt_nb.params import REPO_ROOT
+from slt_nb.errors import MissingInput, ParameterError, SltNbError, UnknownName
+from slt_nb.params import PARAMS_DIR, REPO_ROOT, merged_parameters, resolve
+
+# Moved to slt_nb.params (the runner reads them too, and params imports no command line);
+# importable from here as before.
+from slt_nb.params import parse_mapping, parse_value  # noqa: F401  (re-export)
 
 
 @dataclass(frozen=True)
@@ -91,22 +100,18 @@ class NotebookHelp(argparse.Action):
         parser.exit()
 
 
-def label_of(dataset: str) -> str:
-    """How a dataset appears in output paths: a params name as is, a path by its last names."""
-    path = Path(dataset)
-    if path.name.endswith(".manifest.json"):
-        return path.name.replace(".manifest.json", "")
-    return "-".join(path.parts[-2:]) if len(path.parts) > 1 else dataset
-
-
 def notebook_run(command: NotebookCommand, args: argparse.Namespace):
-    """The runner's Run for a notebook command, parameters checked against the notebook."""
+    """The runner's Run for a notebook command, parameters checked against the notebook.
+
+    A parameter the notebook lacks, a value that cannot be read, a dataset or folder that is not
+    there: an SltNbError naming it, before any kernel starts.
+    """
     import yaml
 
-    from slt_nb.runner import Run
+    from slt_nb.runner import Run, label_of
 
     notebook = command.notebook.format(kind=getattr(args, "kind", None))
-    parameters = merged_parameters(command.name, getattr(args, "parameters_yaml", None) or [], args.parameter)
+    parameters = merged_parameters(getattr(args, "parameters_yaml", None) or [], args.parameter)
     if command.positional and getattr(args, command.positional, None) is not None:
         parameters[command.positional] = getattr(args, command.positional)
     known = notebook_parameters(notebook)
@@ -114,10 +119,10 @@ def notebook_run(command: NotebookCommand, args: argparse.Namespace):
     if unknown:
         hints = "".join(f" (did you mean {close[0]!r} for {name!r}?)" for name in unknown
                         if (close := difflib.get_close_matches(name, known, n=1, cutoff=0.6)))
-        raise SystemExit(f"slt-nb {command.name}: {notebook} has no parameter {', '.join(map(repr, unknown))}"
-                         f"{hints}; it has {', '.join(known)}")
+        raise ParameterError(f"{notebook} has no parameter {', '.join(map(repr, unknown))}"
+                             f"{hints}; it has {', '.join(known)}")
     parameters = resolve_paths(parameters)
-    check_before_kernel(command, parameters)
+    check_before_kernel(parameters)
 
     def default(name):
         value = parameters.get(name, yaml.safe_load(known[name]["default"]) if name in known else None)
@@ -135,52 +140,6 @@ def notebook_run(command: NotebookCommand, args: argparse.Namespace):
 PATH_PARAMETERS = {"data_root", "output_dir", "keypoints_dir", "annotations", "frame_sizes", "validate_with",
                    "json_path", "video_dir", "class_list", "nslt_json", "model_path", "weights", "config",
                    "pose_dir", "feature_dir", "exports"}
-
-
-def _yaml_problem(exc) -> str:
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    mark = getattr(exc, "problem_mark", None)
-    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
-
-
-def merged_parameters(command: str, yaml_texts: list[str], pairs: list[tuple[str, str]]) -> dict:
-    """-y and -p values in papermill's order: each -y in turn, then every -p over them; a bad
-    value is one line naming it."""
-    parameters = {}
-    for text in yaml_texts:
-        parameters.update(parse_mapping(command, text))
-    parameters.update({name: parse_value(command, name, value) for name, value in pairs})
-    return parameters
-
-
-def parse_value(command: str, name: str, value: str):
-    """A -p value read as YAML; a malformed one is one line naming the parameter."""
-    import yaml
-
-    try:
-        return yaml.safe_load(value)
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SystemExit(f"slt-nb {command}: -p {name} {value!r} is not a value slt-nb can read ({problem}); "
-                         "lists are written val,test or '[val, test]'") from None
-
-
-def parse_mapping(command: str, text: str) -> dict:
-    """A -y value: YAML mapping parameter names to values (empty: none); anything else is one line."""
-    import yaml
-
-    try:
-        found = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SystemExit(f"slt-nb {command}: -y {text!r} is not YAML slt-nb can read ({_yaml_problem(exc)}); "
-                         "write it as 'NAME: VALUE', e.g. -y 'splits: [val, test]'") from None
-    if found is None:
-        return {}
-    if not isinstance(found, dict):
-        kind = "a list" if isinstance(found, list) else "text" if isinstance(found, str) else "a single value"
-        raise SystemExit(f"slt-nb {command}: -y {text!r} reads as {kind}, not as parameter names with their values; "
-                         "write it as 'NAME: VALUE', e.g. -y 'splits: [val, test]'")
-    return found
 
 
 def _absolute(value):
@@ -209,28 +168,27 @@ def resolve_paths(parameters: dict) -> dict:
 
 
 def dataset_names() -> list[str]:
-    from slt_nb.params import PARAMS_DIR
-
+    """The params names a dataset argument may be (every params/*.yaml but demo's)."""
     return sorted(p.stem for p in Path(PARAMS_DIR).glob("*.yaml") if p.stem != "demo")
 
 
-def check_before_kernel(command: NotebookCommand, parameters: dict) -> None:
+def check_before_kernel(parameters: dict) -> None:
     """The mistakes a user makes most, said in one line before a kernel starts."""
     dataset = parameters.get("dataset")
     if isinstance(dataset, str):
         looks_like_path = os.sep in dataset or dataset.endswith(".json") or Path(dataset).exists()
         if looks_like_path and not Path(dataset).exists():
-            raise SystemExit(f"slt-nb {command.name}: dataset {dataset!r} does not exist (a params name such as "
-                             f"{', '.join(dataset_names()[:3])}, or the path of an export or pose folder)")
+            raise MissingInput(f"dataset {dataset!r} does not exist (a params name such as "
+                               f"{', '.join(dataset_names()[:3])}, or the path of an export or pose folder)")
         if not looks_like_path and dataset not in dataset_names():
             close = difflib.get_close_matches(dataset, dataset_names(), n=1, cutoff=0.5)
             hint = f"did you mean {close[0]}? " if close else ""
-            raise SystemExit(f"slt-nb {command.name}: no dataset {dataset!r}: {hint}"
-                             f"known: {', '.join(dataset_names())} (params/<name>.yaml)")
+            raise UnknownName(f"no dataset {dataset!r}: {hint}"
+                              f"known: {', '.join(dataset_names())} (params/<name>.yaml)")
     for name in ("data_root", "video_dir", "json_path"):
         value = parameters.get(name)
         if isinstance(value, str) and value and "{" not in value and not Path(value).exists():
-            raise SystemExit(f"slt-nb {command.name}: {name} {value} does not exist")
+            raise MissingInput(f"{name} {value} does not exist")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -294,13 +252,16 @@ def main(argv: list[str] | None = None) -> int:
         from slt_nb import demo
 
         return demo.main()
-    from slt_nb.params import resolve
-    from slt_nb.runner import run_all
+    from slt_nb import runner
+    from slt_nb.run_index import DEFAULT_INDEX
 
-    run = notebook_run(NOTEBOOK_COMMANDS[args.command], args)
-    index = args.index or "outputs/index.html"  # given: relative to where the command runs; default: the repo's
-    result, = run_all([run], _absolute(index) if args.index and not _at_repo_root() else index,
-                      cell_timeout=args.cell_timeout)
+    try:
+        run = notebook_run(NOTEBOOK_COMMANDS[args.command], args)
+    except SltNbError as exc:
+        raise SystemExit(f"slt-nb {args.command}: {exc}") from None
+    index = args.index or DEFAULT_INDEX  # given: relative to where the command runs; default: the repo's
+    result, = runner.run_all([run], _absolute(index) if args.index and not _at_repo_root() else index,
+                             cell_timeout=args.cell_timeout)
     print(f"{run.notebook}: {result.status}; report {resolve(result.output)}")
     return 0 if result.ok else 1
 

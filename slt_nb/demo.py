@@ -12,7 +12,9 @@ import sys
 
 import yaml
 
+from slt_nb.errors import ParameterError
 from slt_nb.params import PARAMS_DIR, resolve
+from slt_nb.run_index import DEFAULT_INDEX
 from slt_nb.runner import Run, run_all
 
 
@@ -24,7 +26,7 @@ def demo_runs(path=PARAMS_DIR / "demo.yaml") -> list[Run]:
     for i, entry in enumerate(entries, start=1):
         missing = [k for k in ("notebook", "output") if k not in entry]
         if missing:
-            raise ValueError(f"{path}: run {i} has no {missing}; each run needs notebook, output, parameters")
+            raise ParameterError(f"{path}: run {i} has no {missing}; each run needs notebook, output, parameters")
         parameters = dict(entry.get("parameters") or {})
         split = parameters.get("split", parameters.get("splits", ""))
         split = ",".join(map(str, split)) if isinstance(split, (list, tuple)) else str(split)
@@ -35,9 +37,9 @@ def demo_runs(path=PARAMS_DIR / "demo.yaml") -> list[Run]:
 
 def main(argv: list[str] | None = None) -> int:
     runs = demo_runs()
-    results = run_all(runs, "outputs/index.html")
+    results = run_all(runs, DEFAULT_INDEX)
     failed = [r for r in results if not r.ok]
-    print(f"{len(results) - len(failed)} of {len(results)} notebooks ran; index: {resolve('outputs/index.html')}")
+    print(f"{len(results) - len(failed)} of {len(results)} notebooks ran; index: {resolve(DEFAULT_INDEX)}")
     if failed:
         print("failed: " + ", ".join(f"{r.output} ({r.status})" for r in failed))
     return 1 if failed else 0

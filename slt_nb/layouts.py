@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from slt_nb.errors import DataFileError, ParameterError, UnknownName
+
 
 @dataclass(frozen=True)
 class Skeleton:
@@ -168,7 +170,7 @@ class FeatureLayout:
         for seg in self.segments:
             if seg.name == name:
                 return seg
-        raise KeyError(f"layout {self.name!r} has no segment {name!r}; it has {[s.name for s in self.segments]}")
+        raise UnknownName(f"layout {self.name!r} has no segment {name!r}; it has {[s.name for s in self.segments]}")
 
     def column_ranges(self, feature_size: int | None = None) -> dict[str, list[int]]:
         """Named [start, stop) column ranges, with the zero padding up to feature_size last."""
@@ -200,7 +202,7 @@ class FeatureLayout:
         layout = cls(entry["name"], segments)
         for seg, s in zip(layout.segments, entry["segments"]):
             if seg.stop != s["stop"]:
-                raise ValueError(
+                raise DataFileError(
                     f"layout {entry['name']!r}: segment {s['name']!r} ends at {s['stop']} in the "
                     f"manifest but its skeleton {s['skeleton']!r} implies {seg.stop}"
                 )
@@ -307,7 +309,7 @@ class PointMap:
 
 def _point_offset(layout: FeatureLayout, segment: Segment) -> int:
     if len(segment.dims) != 2:
-        raise ValueError(f"layout {layout.name}: segment {segment.name} has dims {segment.dims}; x,y expected")
+        raise ParameterError(f"layout {layout.name}: segment {segment.name} has dims {segment.dims}; x,y expected")
     return segment.start // 2
 
 

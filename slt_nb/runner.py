@@ -1,9 +1,10 @@
 """Run a notebook over a matrix of parameter sets with papermill, and index the reports.
 
 Each run writes `outputs/<notebook>/<dataset>/<split>.ipynb` (papermill writes it even when a
-cell fails, with the error in it) and an HTML rendering beside it. `outputs/index.html` lists
-every run with its parameters, status, duration, peak memory and links; `outputs/index.json`
-holds the same records, so runs made at different times end up in one index.
+cell fails, with the error in it) and an HTML rendering beside it. After each run its
+`RunResult` goes to the run index (`slt_nb.run_index`): `outputs/index.html` lists every run
+with its parameters, status, duration, peak memory and links; `outputs/index.json` holds the
+same records, so runs made at different times end up in one index.
 
 A run's status is one of:
 - ok
@@ -19,28 +20,34 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import fcntl
 import functools
-import html
 import json
 import os
 import re
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import yaml
 
 from slt_nb.atomic import atomic_write_text
+from slt_nb.errors import ParameterError, SltNbError
 from slt_nb.memory import MemoryMonitor
-from slt_nb.params import PARAMS_DIR, REPO_ROOT, resolve
+from slt_nb.params import PARAMS_DIR, REPO_ROOT, load_params, merged_parameters, resolve
 from slt_nb.progress import CELLS, ConsoleLine, Event, Listener
+from slt_nb.run_index import DEFAULT_INDEX, RunResult, write_index
+
+# The index page moved to slt_nb.run_index; importable from here for the test that imports it so.
+from slt_nb.run_index import index_html  # noqa: F401  (re-export)
 
 # Set in the environment of every kernel the runner starts: notebooks skip interactive widgets.
 BATCH_ENV = "SLT_NB_BATCH"
+# Where reports go (<root>/<notebook>/<dataset>/<split>.ipynb) and which Jupyter kernel runs them.
+OUTPUT_ROOT = "outputs"
+DEFAULT_KERNEL = "python3"
 DEAD_KERNEL_HINT = ("the kernel process died without a Python error; usually it was killed for using "
                     "too much memory (out-of-memory killer or a container limit)")
 
@@ -56,34 +63,20 @@ class Run:
     split: str = ""
 
 
-@dataclass
-class RunResult:
-    """What happened to one Run, as listed in the index."""
-
-    notebook: str
-    output: str
-    html: str | None
-    parameters: dict
-    dataset: str
-    split: str
-    status: str  # ok | failed | kernel died | timed out
-    error: str
-    seconds: float
-    peak_mb: float
-    started: str
-    key_result: str = ""  # from the notebook's summary box (slt_nb.summary_box)
-    status_text: str = ""  # "ok, 3 warnings", "ok, 12 rows skipped", or the status
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
 def _rel(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
+
+
+def label_of(dataset: str) -> str:
+    """How a dataset appears in output paths: a params name as it is, an export by its manifest's
+    name, a folder (outputs/wlasl/poses) by its last two names."""
+    path = Path(dataset)
+    if path.name.endswith(".manifest.json"):
+        return path.name.replace(".manifest.json", "") or dataset
+    return "-".join(path.parts[-2:]) if len(path.parts) > 1 else dataset
 
 
 def dataset_params() -> list[str]:
@@ -98,30 +91,23 @@ def dataset_params() -> list[str]:
 
 
 def matrix(notebook: str, datasets: list[str] | None = None, splits: list[str] | None = None,
-           parameters: dict | None = None, output_root: str | os.PathLike = "outputs") -> list[Run]:
+           parameters: dict | None = None, output_root: str | os.PathLike = OUTPUT_ROOT) -> list[Run]:
     """Runs of `notebook` for every dataset x split.
 
     A dataset is a params name (its splits come from its params file unless `splits` is given)
     or a path such as an export manifest (then `splits` is needed). Each run gets
     `dataset` and `split` parameters plus `parameters`.
     """
-    from slt_nb.params import load_params
-
     datasets = datasets or dataset_params()
     stem = Path(notebook).stem
     runs = []
     for dataset in datasets:
-        label = dataset
         dataset_splits = splits
         if (PARAMS_DIR / f"{dataset}.yaml").exists():
             dataset_splits = splits or load_params(dataset).get("splits")
-        else:
-            path = Path(dataset)
-            # an export is named by its manifest; a folder (outputs/wlasl/poses) by its last two names
-            label = (path.name.replace(".manifest.json", "") if path.name.endswith(".manifest.json")
-                     else "-".join(path.parts[-2:])) or dataset
         if not dataset_splits:
-            raise ValueError(f"{dataset}: no params/{dataset}.yaml to take splits from; give splits")
+            raise ParameterError(f"{dataset}: no params/{dataset}.yaml to take splits from; give splits")
+        label = label_of(dataset)
         for split in dataset_splits:
             output = Path(output_root) / stem / label / f"{split}.ipynb"
             params = {"dataset": dataset, "split": split, **(parameters or {})}
@@ -161,7 +147,7 @@ def render_html(notebook_path: str | os.PathLike, nb=None) -> Path:
     top = _CODE_TOGGLE + (box_html(found) if found else "")
     body = re.sub(r"<body([^>]*)>", lambda m: _with_class(m.group(0)) + top, body, count=1)
     target = notebook_path.with_suffix(".html")
-    _atomic_write(target, body)
+    atomic_write_text(target, body)
     return target
 
 
@@ -169,11 +155,6 @@ def _with_class(tag: str) -> str:
     if 'class="' in tag:
         return tag.replace('class="', 'class="slt-hide-code ', 1)
     return tag[:-1] + ' class="slt-hide-code">'
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, text)
 
 
 def _describe_failure(exc: BaseException) -> tuple[str, str]:
@@ -198,30 +179,50 @@ def failed_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.failed{output.suffix}")
 
 
-def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | None = None,
+def run_notebook(run: Run, kernel_name: str = DEFAULT_KERNEL, cell_timeout: float | None = None,
                  html_report: bool = True, on_progress: Callable[[Event], None] | None = None) -> RunResult:
     """Execute one Run with papermill (cwd = repo root); never raises for a failing notebook.
 
     `on_progress`: called, from another thread, with each `slt_nb.progress.Event` of the run: the
     bars the notebook's code opens in the kernel and the count of executed cells (bar "cells").
     """
-    import papermill as pm
-
-    from slt_nb.quiet import KERNEL_ARGUMENTS
+    from slt_nb.summary_box import status_text
 
     final = resolve(run.output)
     final.parent.mkdir(parents=True, exist_ok=True)
     # Executed under a temporary name: the last good report stays whole until this one succeeds.
-    output = final.with_name(f".{final.stem}.running-{os.getpid()}.ipynb")
+    running = final.with_name(f".{final.stem}.running-{os.getpid()}.ipynb")
     started = dt.datetime.now().isoformat(timespec="seconds")
-    previous = os.environ.get(BATCH_ENV)
-    os.environ[BATCH_ENV] = "1"  # inherited by the kernel process
+    status, error, seconds, peak_mb = _execute(run, running, kernel_name, cell_timeout, on_progress)
+    output = _publish(running, final, status == "ok")
+    nb, found = _read_report(output)
+    html_path = None
+    if html_report and output.exists():
+        try:
+            html_path = _rel(render_html(output, nb))
+        except Exception as exc:  # the run's own status stands; the missing page is said in the error
+            error = (error + "; " if error else "") + f"HTML rendering failed: {type(exc).__name__}: {exc}"
+    elif not output.exists():
+        error = (error + "; " if error else "") + "no output notebook was written"
+    return RunResult(run.notebook, _rel(output), html_path, run.parameters, run.dataset, run.split, status,
+                     error, round(seconds, 2), round(peak_mb, 1), started,
+                     key_result=(found or {}).get("key_result", ""), status_text=status_text(status, found))
+
+
+def _execute(run: Run, output: Path, kernel_name: str, cell_timeout: float | None,
+             on_progress: Callable[[Event], None] | None) -> tuple[str, str, float, float]:
+    """papermill on `run` into `output`, in batch mode: (status, error, seconds, the kernel's peak MB)."""
+    import papermill as pm
+
+    from slt_nb.quiet import KERNEL_ARGUMENTS
+
     # The kernel is our child process: measure it (and whatever it starts), not this process.
     monitor = MemoryMonitor(interval=0.1, children_only=True).start()
     t0 = time.perf_counter()
     status, error = "ok", ""
     try:
         with contextlib.ExitStack() as stack:
+            stack.enter_context(_batch_mode())
             engine = {}
             if on_progress is not None:
                 stack.enter_context(Listener(on_progress))
@@ -238,42 +239,52 @@ def run_notebook(run: Run, kernel_name: str = "python3", cell_timeout: float | N
     finally:
         seconds = time.perf_counter() - t0
         monitor.stop()
+    return status, error, seconds, monitor.peak_mb
+
+
+@contextlib.contextmanager
+def _batch_mode():
+    """BATCH_ENV set while a kernel starts (it inherits it), restored afterwards."""
+    previous = os.environ.get(BATCH_ENV)
+    os.environ[BATCH_ENV] = "1"
+    try:
+        yield
+    finally:
         if previous is None:
             os.environ.pop(BATCH_ENV, None)
         else:
             os.environ[BATCH_ENV] = previous
-    if output.exists():
-        # ok: replaces the report (and clears an older failure beside it); not ok: kept beside the good one
-        target = final if status == "ok" else failed_path(final)
-        os.replace(output, target)
-        if status == "ok":
+
+
+def _publish(running: Path, final: Path, ok: bool) -> Path:
+    """Move the executed notebook into place; returns where the run's report is (or would be).
+
+    ok: it replaces the report and clears an older failure beside it; not ok: it goes beside the
+    good report (`failed_path`), which stays.
+    """
+    target = final if ok else failed_path(final)
+    if running.exists():
+        os.replace(running, target)
+        if ok:
             for stale in (failed_path(final), failed_path(final).with_suffix(".html")):
                 stale.unlink(missing_ok=True)
-        output = target
-    else:
-        output = final if status == "ok" else failed_path(final)
+    return target
+
+
+def _read_report(output: Path):
+    """(notebook, summary box) of an executed report, read once for the index and the page;
+    (None, None) when there is none or it cannot be read (the page rendering then says why)."""
     import nbformat
 
-    from slt_nb.summary_box import read_summary, status_text
+    from slt_nb.summary_box import read_summary
 
-    nb = found = None
-    if output.exists():
-        try:  # read once: the summary for the index, the same node for the page
-            nb = nbformat.read(output, as_version=4)
-            found = read_summary(nb)
-        except Exception:  # noqa: BLE001  (an unreadable notebook: the page below says why)
-            nb = None
-    html_path = None
-    if html_report and output.exists():
-        try:
-            html_path = _rel(render_html(output, nb))
-        except Exception as exc:  # the run's own status stands; the missing page is said in the error
-            error = (error + "; " if error else "") + f"HTML rendering failed: {type(exc).__name__}: {exc}"
-    elif not output.exists():
-        error = (error + "; " if error else "") + "no output notebook was written"
-    return RunResult(run.notebook, _rel(output), html_path, run.parameters, run.dataset, run.split, status,
-                     error, round(seconds, 2), round(monitor.peak_mb, 1), started,
-                     key_result=(found or {}).get("key_result", ""), status_text=status_text(status, found))
+    if not output.exists():
+        return None, None
+    try:
+        nb = nbformat.read(output, as_version=4)
+        return nb, read_summary(nb)
+    except Exception:  # noqa: BLE001
+        return None, None
 
 
 _CELL_ENGINE = "slt-nb-cells"
@@ -308,14 +319,7 @@ def console_name(run: Run) -> str:
     return f"{Path(run.notebook).stem} {dataset}".strip()
 
 
-def _splits_text(splits) -> str:
-    """An export's `splits` parameter for the index's split column: 'val', 'train, val'."""
-    if isinstance(splits, (list, tuple)):
-        return ", ".join(str(x) for x in splits)
-    return str(splits).strip("[]").replace("'", "").replace('"', "") if splits else ""
-
-
-def run_all(runs: list[Run], index: str | os.PathLike = "outputs/index.html", kernel_name: str = "python3",
+def run_all(runs: list[Run], index: str | os.PathLike = DEFAULT_INDEX, kernel_name: str = DEFAULT_KERNEL,
             cell_timeout: float | None = None, echo=print) -> list[RunResult]:
     """Run every Run in order, updating the index after each one; returns the results.
 
@@ -349,117 +353,6 @@ def _terminal() -> bool:
         return False
 
 
-def _load_records(json_path: Path) -> list[dict]:
-    try:
-        with open(json_path, encoding="utf-8") as f:
-            return json.load(f)["runs"]
-    except (FileNotFoundError, KeyError, json.JSONDecodeError, TypeError):
-        return []
-
-
-def write_index(results: list[RunResult], index: str | os.PathLike = "outputs/index.html") -> Path:
-    """Merge results into `index.json` beside the page (a rerun replaces its old entry) and
-    render the page. Entries whose report file is gone are dropped."""
-    index = resolve(index)
-    json_path = index.with_suffix(".json")
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    # Runs finishing at once (several `slt-nb` commands) merge one after another, none lost;
-    # the lock file is hidden (.index.json.lock): it is no output a user opens.
-    with open(json_path.with_name("." + json_path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return _merge_index(results, index, json_path)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _merge_index(results: list[RunResult], index: Path, json_path: Path) -> Path:
-    records = [r for r in _load_records(json_path) if resolve(r["output"]).exists()]
-    by_output = {r["output"]: i for i, r in enumerate(records)}
-    for result in results:
-        record = asdict(result)
-        if result.output in by_output:
-            records[by_output[result.output]] = record
-        else:
-            by_output[result.output] = len(records)
-            records.append(record)
-    # one notebook's runs together, then by dataset and split, whenever each was made
-    records.sort(key=lambda r: (r["notebook"], r["dataset"], r["split"], r["output"]))
-    _atomic_write(json_path, json.dumps({"runs": records}, indent=1, ensure_ascii=False))
-    _atomic_write(index, index_html(records, index.parent))
-    return index
-
-
-_STATUS_STYLE = {"ok": "#1a7f37", "failed": "#b00020", "kernel died": "#8a2be2", "timed out": "#b35900"}
-
-
-def index_html(records: list[dict], base: Path) -> str:
-    """The index page: one row per run, links relative to the page's folder."""
-    def link(path: str | None, text: str) -> str:
-        if not path:
-            return ""
-        href = os.path.relpath(resolve(path), base)
-        return f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
-
-    counts: dict[str, int] = {}
-    for r in records:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    rows = []
-    for r in records:
-        colour = _STATUS_STYLE.get(r["status"], "black")
-        params = ", ".join(f"{k}={json.dumps(v)}" for k, v in r["parameters"].items())
-        rows.append(
-            "<tr>"
-            f"<td>{html.escape(r['notebook'])}</td><td>{html.escape(r['dataset'])}</td>"
-            f"<td>{html.escape(r['split'] or _splits_text(r['parameters'].get('splits')))}</td>"
-            f"<td class='status' style='color:{colour}'><b>{html.escape(r.get('status_text') or r['status'])}</b></td>"
-            f"<td class='result'>{html.escape(r.get('key_result', ''))}</td>"
-            f"<td class='links'>{link(r.get('html'), 'report')} {link(r['output'], 'ipynb')}</td>"
-            f"<td class='error'>{_error_cell(r['error'])}</td>"
-            f"<td class='params'><code>{html.escape(params)}</code></td>"
-            f"<td class='num'>{html.escape(r['started'].replace('T', ' '))}</td><td class='num'>{r['seconds']:.1f} s</td>"
-            f"<td class='num'>{r['peak_mb']:.0f} MB</td>"
-            "</tr>"
-        )
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>slt-nb runs</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5em; }}
-table {{ border-collapse: collapse; font-size: 0.9em; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top; text-align: left; }}
-th {{ background: #f3f3f3; }}
-td.num {{ text-align: right; white-space: nowrap; }}
-td.error {{ max-width: 40em; font-family: monospace; font-size: 0.85em; }}
-td.result {{ min-width: 16em; }}
-td.status, td.links {{ white-space: nowrap; }}
-td.params {{ min-width: 22em; max-width: 32em; font-size: 0.85em; overflow-wrap: anywhere; }}
-td.error pre {{ white-space: pre-wrap; }}
-</style></head><body>
-<h1>slt-nb runs</h1>
-<p>{len(records)} run{"" if len(records) == 1 else "s"}: {html.escape(summary) or "none yet"}. Peak memory is the kernel's RSS with its
-child processes. Executed notebooks are the reports.</p>
-<table>
-<thead><tr><th>notebook</th><th>dataset</th><th>split</th><th>status</th><th>result</th><th>report</th><th>error</th>
-<th>parameters</th><th>started</th><th>duration</th><th>peak memory</th></tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody></table></body></html>
-"""
-
-
-def _error_cell(error: str) -> str:
-    """A failed run's error as one line, the full text one click away."""
-    if not error:
-        return ""
-    first = error.strip().splitlines()[0]
-    if len(first) > 160:
-        first = first[:157] + "..."
-    if first == error.strip():
-        return html.escape(first)
-    return f"<details><summary>{html.escape(first)}</summary><pre>{html.escape(error)}</pre></details>"
-
-
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """Arguments of `python -m slt_nb.runner` (and `slt-nb run`)."""
     parser = parser or argparse.ArgumentParser(prog="python -m slt_nb.runner", description=__doc__.split("\n\n")[0])
@@ -471,18 +364,20 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("-y", "--parameters-yaml", action="append", default=[], metavar="YAML",
                         help="extra parameters as a YAML mapping, e.g. -y 'splits: [val, test]'; "
                              "-p wins over -y, as in papermill")
-    parser.add_argument("--output-root", default="outputs", help="reports go to <root>/<notebook>/<dataset>/<split>.ipynb")
-    parser.add_argument("--index", default="outputs/index.html")
+    parser.add_argument("--output-root", default=OUTPUT_ROOT, help="reports go to <root>/<notebook>/<dataset>/<split>.ipynb")
+    parser.add_argument("--index", default=DEFAULT_INDEX)
     parser.add_argument("--cell-timeout", type=float, default=None, help="seconds a cell may run")
-    parser.add_argument("--kernel", default="python3")
+    parser.add_argument("--kernel", default=DEFAULT_KERNEL)
     return parser
 
 
 def main_with_args(args: argparse.Namespace) -> int:
-    from slt_nb.cli import merged_parameters
-
-    extra = merged_parameters("run", args.parameters_yaml, args.parameter)
-    runs = matrix(args.notebook, args.datasets, args.splits, extra, args.output_root)
+    """`slt-nb run` (and `python -m slt_nb.runner`); a mistake in the arguments is one line."""
+    try:
+        extra = merged_parameters(args.parameters_yaml, args.parameter)
+        runs = matrix(args.notebook, args.datasets, args.splits, extra, args.output_root)
+    except SltNbError as exc:
+        raise SystemExit(f"slt-nb run: {exc}") from None
     results = run_all(runs, args.index, args.kernel, args.cell_timeout)
     failed = [r for r in results if not r.ok]
     print(f"{len(results) - len(failed)} of {len(results)} runs ok; index: {resolve(args.index)}")

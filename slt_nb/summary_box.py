@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from slt_nb.errors import ParameterError
+
 MIME = "application/vnd.slt-nb.summary+json"
 DEMO_DATA = (Path(__file__).resolve().parents[1] / "data" / "demo").resolve()
 
@@ -33,7 +35,7 @@ def summary(title: str, key_result: str, facts: dict | None = None, warnings: in
             errors: int = 0, demo_data: bool = False, skipped_unit: str = "row") -> dict:
     """The facts of a run; `skipped_unit` names what `skipped` counts (singular: "row", "video")."""
     if not isinstance(skipped_unit, str) or not skipped_unit.strip():
-        raise ValueError(f"skipped_unit must name what was skipped (such as 'row' or 'video'), not {skipped_unit!r}")
+        raise ParameterError(f"skipped_unit must name what was skipped (such as 'row' or 'video'), not {skipped_unit!r}")
     return {"title": title, "key_result": key_result, "facts": {k: str(v) for k, v in (facts or {}).items()},
             "warnings": int(warnings), "skipped": int(skipped), "skipped_unit": skipped_unit.strip(),
             "errors": int(errors), "demo_data": bool(demo_data)}
