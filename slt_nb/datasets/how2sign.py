@@ -28,12 +28,11 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import AnnotationError, ClipError, VideoError
 from slt_nb.paths import plain_name
 from slt_nb.formats.annotations import open_annotations, parse_lines, read_augmented, well_formed
-from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, TextRow, canonical_split,
-                                  items_from_rows, split_values_entry)
+from slt_nb.datasets.base import (ClipData, ExportItem, Reader, Skipped, SplitPlan, TextRow, canonical_split,
+                                  common_params, items_from_rows, register_reader, split_values_entry)
 from slt_nb.formats.openpose import (ABSURD_VALUE, frame_files_fingerprint, read_openpose_clip,
                                      read_openpose_clip_with_face)
 from slt_nb.formats.video import video_frame_size
@@ -122,7 +121,7 @@ def _simple_rows(path, header, lines, split):
 
 @register_reader("how2sign")
 @dataclass
-class How2SignReader:
+class How2SignReader(Reader):
     """Plans and reads How2Sign clips for export."""
 
     data_root: str
@@ -158,7 +157,7 @@ class How2SignReader:
         return detect_tree(root) is not None
 
     def tree(self) -> How2SignTree | None:
-        if not hasattr(self, "_tree"):
+        if "_tree" not in self.__dict__:  # detected once, on first use
             self._tree = detect_tree(self.data_root)
         return self._tree
 

@@ -137,9 +137,9 @@ def read_frame_sizes(path: str) -> tuple[dict[str, tuple[int, int]], dict[str, s
                 raise AnnotationError(f"{path} line {line}: {fields}; no clip name (expected clip,width,height)")
             try:
                 width, height = int(fields[1]), int(fields[2])
-                if width <= 0 or height <= 0:
-                    raise ValueError
             except (IndexError, ValueError):
+                width = height = 0
+            if width <= 0 or height <= 0:
                 refused[clip] = (f"{path} line {line}: frame size {fields[1:]} for {clip}; expected a width "
                                  "and a height in pixels, whole numbers above 0")
                 sizes.pop(clip, None)

@@ -5,18 +5,24 @@ and `<part>_detected` (F,), plus `frame_indices` (F,). The parts of MediaPipe Ho
 first estimator, are `HOLISTIC_PARTS`; their shapes come from the skeletons in `layouts`, so
 writers (extraction, synthetic tasks), checkers (training) and readers (inspection) agree.
 Feature extractions store `features` (F, embed_dim) float32 and `frame_indices`.
+`extraction.json` records the run's settings; its `estimator` names the pose estimator whose
+parts the files hold (`recorded_estimator`; folders from before it was recorded are Holistic's).
 """
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from slt_nb.atomic import atomic_open
+from slt_nb.errors import DataFileError
 from slt_nb.layouts import LAYOUTS, MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33, FeatureLayout, Skeleton, consecutive_layout
 
+# The estimator of an extraction folder that does not name one (made before estimators were recorded).
+DEFAULT_ESTIMATOR = "holistic"
 INDEX_COLUMNS = ("video_id", "gloss", "label", "split", "frames", "path")
 SKIPPED_COLUMNS = ("video_id", "split", "reason")
 
@@ -150,12 +156,20 @@ def read_class_list(path: str | Path) -> list[str]:
                 continue
             parts = line.split("\t") if "\t" in line else line.split(None, 1)
             if len(parts) != 2 or not parts[0].strip().isdigit():
-                raise ValueError(f"{path}, line {line_no}: expected '<index><TAB><gloss>', found {line!r}")
+                raise DataFileError(f"{path}, line {line_no}: expected '<index><TAB><gloss>', found {line!r}")
             index, gloss = int(parts[0]), parts[1].strip()
             if index != len(glosses):
-                raise ValueError(f"{path}, line {line_no}: class index {index}, expected {len(glosses)} "
+                raise DataFileError(f"{path}, line {line_no}: class index {index}, expected {len(glosses)} "
                                  "(indices must run 0, 1, 2, ... in order)")
             glosses.append(gloss)
     if not glosses:
-        raise ValueError(f"{path}: no classes listed")
+        raise DataFileError(f"{path}: no classes listed")
     return glosses
+
+
+def recorded_estimator(output_dir: str | Path) -> str:
+    """The pose estimator an extraction folder was made with (its extraction.json; Holistic if none)."""
+    record = Path(output_dir) / "extraction.json"
+    if record.is_file():
+        return json.loads(record.read_text(encoding="utf-8"))["settings"].get("estimator") or DEFAULT_ESTIMATOR
+    return DEFAULT_ESTIMATOR
