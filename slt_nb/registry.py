@@ -21,6 +21,7 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping
 
 from slt_nb.errors import ContractError, UnknownName
+from slt_nb.formats.extraction import DEFAULT_ESTIMATOR
 
 
 class AbstractAttribute:
@@ -118,6 +119,16 @@ class Registry(Mapping):
     def __getitem__(self, name) -> type:
         return self.lookup(name)
 
+    def __setitem__(self, name, cls: type) -> None:
+        """An entry set as in a dict, unchecked: for tests that put a stand-in in place
+        (`monkeypatch.setitem`); classes of the package register through `register`."""
+        self._load()
+        self._classes[self._key(name)] = cls
+
+    def __delitem__(self, name) -> None:
+        self._load()
+        del self._classes[self._key(name)]
+
     def __iter__(self) -> Iterator[str]:
         self._load()
         return iter(self._classes)
@@ -142,19 +153,30 @@ ESTIMATORS = Registry("pose estimator", "estimators", "slt_nb.extract.estimators
                       modules=("slt_nb.extract.holistic", "slt_nb.extract.landmarker"))
 
 
+def readers_recognising(root) -> list[str]:
+    """The names of the registered readers whose `detect` says the folder `root` is their corpus."""
+    return [name for name in sorted(READERS) if READERS[name].detect(str(root))]
+
+
 def detect_reader(root) -> str | None:
     """The name of the registered reader whose corpus the folder `root` is (each reader's `detect`);
     None if none claims it, ContractError if several do (their `detect`s overlap)."""
-    claims = [name for name in sorted(READERS) if READERS[name].detect(str(root))]
+    claims = readers_recognising(root)
     if len(claims) > 1:
         raise ContractError(f"{root}: readers {claims} all recognise this folder; each reader's detect() must "
                             "recognise its own corpus only")
     return claims[0] if claims else None
 
 
+def another_reader_hint(root, own: str) -> str:
+    """For an error saying `root` is not the `own` reader's corpus: which registered readers it looks
+    like ("" if none), so a user who named the wrong corpus learns the right one."""
+    others = [name for name in readers_recognising(root) if name != own]
+    return (f"\n{root} looks like a tree of the {' or '.join(repr(o) for o in others)} reader, not this one: "
+            f"use that corpus's params (reader: {others[0]})") if others else ""
+
+
 def estimator_parts(name: str | None) -> tuple:
     """The parts (`formats.extraction.PosePart`) an estimator writes, without building (or loading a
     model for) it; None: the default estimator."""
-    from slt_nb.formats.extraction import DEFAULT_ESTIMATOR
-
     return ESTIMATORS.lookup(name or DEFAULT_ESTIMATOR).parts

@@ -161,3 +161,19 @@ class OpenPoseClip:
 
     def __str__(self) -> str:
         return self.folder
+
+
+def list_clip_folders(root: str) -> set[str]:
+    """Names of the clip folders under root, with broken links kept so reading can name the fault."""
+    try:
+        with os.scandir(root) as it:
+            return {e.name for e in it if _folder_or_link(e)}
+    except FileNotFoundError:
+        return set()
+
+
+def _folder_or_link(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir() or entry.is_symlink()
+    except OSError:  # a symlink loop: reading the clip says so, with its path
+        return True

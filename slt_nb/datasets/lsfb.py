@@ -32,6 +32,7 @@ from slt_nb.datasets.base import (ClipData, ExportItem, Reader, Skipped, SplitPl
                                   common_params, frame_list, items_from_rows, register_reader, split_values_entry)
 from slt_nb.errors import AnnotationError, ClipError, ParameterError
 from slt_nb.paths import plain_name
+from slt_nb.registry import another_reader_hint
 from slt_nb.formats.annotations import read_augmented, read_table
 from slt_nb.datasets.lsfb_files import (ABSURD_VALUE, SPLITS_DIR, SUBTITLES, Window, frame_range,
                                         load_session_array, window_problem)
@@ -105,7 +106,7 @@ class LSFBReader(Reader):
             f"{self.data_root}: no LSFB-CONT layout matches; tried:\n"
             f"  annotations-csv: {csv_path} (id,text,video_id,start,end,split) and {self.pose_file('pose', '<video_id>')}\n"
             f"  official-2.x: {official}, {SPLITS_DIR.format(data_root=self.data_root)}/<split>.json and "
-            f"{self.pose_file('pose', '<id>')}")
+            f"{self.pose_file('pose', '<id>')}" + another_reader_hint(self.data_root, self.reader_name))
 
     def splits_present(self) -> list[str] | None:
         """The split files of the official layout; None for annotations-csv (its splits are rows)."""

@@ -27,7 +27,7 @@ import numpy as np
 
 from slt_nb.datasets.base import (ClipData, ExportItem, Reader, SplitPlan, TextRow, common_params, frame_list,
                                   items_from_rows, register_reader)
-from slt_nb.errors import ClipError
+from slt_nb.errors import ClipError, MissingDependency
 from slt_nb.datasets.lsfb_files import ABSURD_VALUE as ABSURD_FRAMES
 from slt_nb.formats.openpose_checked import ABSURD_VALUE as ABSURD_PIXELS
 from slt_nb.formats.annotations import read_table
@@ -44,7 +44,7 @@ def read_pose_file(path: str):
     try:
         from pose_format import Pose
     except ImportError as exc:  # optional dependency: say what to install
-        raise ImportError("reading .pose files needs pose-format (pip install pose-format==0.15.0)") from exc
+        raise MissingDependency("reading .pose files needs pose-format (pip install pose-format==0.15.0)") from exc
     if not os.path.isfile(path):
         raise ClipError(f"{path}: pose file missing")
     with open(path, "rb") as f:
