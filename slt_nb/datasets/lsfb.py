@@ -92,8 +92,7 @@ class LSFBReader(Reader):
     def detect(root: str) -> bool:
         """Whether `root` looks like an LSFB-CONT tree: poses/pose/ and either layout's annotations."""
         return os.path.isdir(os.path.join(root, "poses", "pose")) and (
-            os.path.isfile(os.path.join(root, "annotations.csv"))
-            or os.path.isfile(SUBTITLES.format(data_root=root)))
+            os.path.isfile(os.path.join(root, "annotations.csv")) or detect_official(root))
 
     def tree_layout(self) -> str:
         """`annotations-csv` (annotations.csv), `official-2.x` (annotations/subtitles.json), else an error listing both."""
