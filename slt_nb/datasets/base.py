@@ -4,17 +4,26 @@ A reader (one module per corpus in this package) turns a split's annotation file
 `SplitPlan`: `ExportItem`s in annotation order (one clip to read, with the one or more samples
 it yields) and `Skipped` rows with their reasons, from the annotation files alone. `read(item)`
 then loads one clip's frames as rows of the reader's `FeatureLayout`.
+
+`Reader` is the contract every corpus reader keeps: its abstract members are what the export,
+the inspection and the contract tests ask of a reader, each with a docstring saying what it
+must do, and defaults where one is honest. `READERS` registers readers by name and refuses a
+class that leaves a member undefined; `detect_reader(root)` asks every registered reader
+whether a folder is its corpus.
 """
 from __future__ import annotations
 
+import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable
 
 import numpy as np
 
-from slt_nb.errors import ClipError
+from slt_nb.errors import ClipError, ParameterError
 from slt_nb.formats.annotations import Skipped, TextRow
 from slt_nb.layouts import FeatureLayout
+from slt_nb.registry import READERS, AbstractAttribute, detect_reader  # noqa: F401  (detect_reader re-exported)
 
 
 @dataclass
@@ -98,18 +107,6 @@ def split_values_entry(path: str, file_rows: int, by_value: dict[str, int], malf
     }
 
 
-class DatasetReader(Protocol):
-    dataset: str
-    variant: str
-    layout: FeatureLayout
-
-    def plan(self, split: str) -> SplitPlan: ...
-
-    def read(self, item: ExportItem) -> ClipData: ...
-
-    def describe(self) -> dict: ...
-
-
 def items_from_rows(split: str, rows: list[TextRow], resolve: Callable[[TextRow], list[tuple[str, object, str]]],
                     path: str, skipped: list[Skipped], augmented: bool = False) -> list[ExportItem]:
     """Group annotation rows into clips to read, in order of first appearance.
@@ -146,3 +143,136 @@ def items_from_rows(split: str, rows: list[TextRow], resolve: Callable[[TextRow]
             if i == 0:  # a row naming several recordings is accounted for once
                 item.rows.append(row.line)
     return list(items.values())
+
+
+class Reader(ABC):
+    """The contract of a corpus reader: what the export, the inspection and the tests ask of one.
+
+    A reader is built from a params dict (`from_params`), plans a split from its annotation
+    files alone (`plan`) and reads one clip's frames (`read`); everything else has a default
+    or is a class attribute saying a fact of the corpus. Readers are sent to worker processes,
+    so they must pickle (drop open files in `__getstate__`).
+    """
+
+    layout: FeatureLayout = AbstractAttribute(
+        "The FeatureLayout of the rows `read` returns (their width is the export's feature width).")
+    fps = AbstractAttribute("The corpus's frame rate (frames per second) of the rows `read` returns.")
+    frame_size = AbstractAttribute(
+        "(width, height) in pixels that normalised coordinates are fractions of (for plots and pixel "
+        "features); None where the reader keeps pixel coordinates.")
+    demo_params = AbstractAttribute(
+        "The name of the params file (params/<name>.yaml) whose run exports this reader's demo tree.")
+    dataset = AbstractAttribute("The corpus name written into part names and the manifest (How2Sign).")
+    variant = ""  # a suffix of part names telling exports of one corpus apart ("" for none)
+    point_confidence: str | None = None  # what the per-point confidence of `ClipData` is; None: there is none
+    reader_name = ""  # the name the reader is registered under (set by READERS)
+
+    @classmethod
+    @abstractmethod
+    def from_params(cls, params: dict) -> "Reader":
+        """A reader configured from a params dict (`common_params(params)` gives the shared arguments).
+
+        Raise ParameterError for a value this corpus cannot use (e.g. pixels where its poses are
+        normalised already).
+        """
+
+    @staticmethod
+    @abstractmethod
+    def detect(root: str) -> bool:
+        """Whether the folder `root` looks like this corpus (in any of its layouts), from listings only.
+
+        Cheap and never raising: `detect_reader` asks every registered reader, and a reader
+        must not claim another corpus's tree.
+        """
+
+    @abstractmethod
+    def plan(self, split: str) -> SplitPlan:
+        """The clips of a split and its skipped rows, from the annotation files alone.
+
+        Every annotation row of the split is in `annotation_rows` and ends up exported or in
+        `skipped` with a reason naming the file and line; raise AnnotationError only when the
+        split cannot be read at all.
+        """
+
+    @abstractmethod
+    def read(self, item: ExportItem) -> ClipData:
+        """One planned clip's frames, (T, layout.width) float32, undetected points (0, 0).
+
+        Raise ClipError naming the file for a clip that cannot be exported (the export lists it
+        as skipped and goes on); things worth a look that do not stop it go in `notes`.
+        """
+
+    @abstractmethod
+    def describe(self) -> dict:
+        """The reader's settings as JSON-ready values: the manifest's `reader` entry and part of
+        every resume key, so it must change when anything that changes the rows changes.
+
+        Holds at least "name" (`reader_name`), "fps", "coordinates" and "frame_size".
+        """
+
+    @property
+    def inspection_layout(self) -> FeatureLayout:
+        """The layout of `read_for_inspection`'s rows (by default the export's `layout`)."""
+        return self.layout
+
+    def read_for_inspection(self, item: ExportItem) -> ClipData:
+        """A clip as the inspection draws it, in `inspection_layout` (by default what `read` gives)."""
+        return self.read(item)
+
+    def splits_present(self) -> list[str] | None:
+        """The splits the tree on disk has, for users who download one split at a time; None when
+        the reader cannot tell without reading annotations (its splits are rows of one file)."""
+        return None
+
+    def require_splits(self, splits: list[str]) -> None:
+        """Raise AnnotationError, naming where it looked, if a split asked for is not there.
+
+        The export calls it before writing anything; by default there is nothing to check
+        before `plan` (which raises for a missing split itself).
+        """
+        return None
+
+    def source_files(self, item: ExportItem) -> list[str]:
+        """The files or folders a clip is read from (the export's resume key covers them):
+        by default the item's locator when that is a path."""
+        return [os.fspath(item.locator)] if isinstance(item.locator, (str, os.PathLike)) else []
+
+    def source_fingerprints(self, item: ExportItem) -> list:
+        """What the resume key covers for a clip: fingerprints (size, mtime) of its `source_files`."""
+        from slt_nb.journal import input_fingerprint
+
+        return [input_fingerprint(path) for path in self.source_files(item)]
+
+
+# The reader contract is Reader's; the old name stays for type hints written against it.
+DatasetReader = Reader
+
+def register_reader(name: str):
+    """Class decorator: register a corpus reader (a `Reader` subclass) under `name` (any case)."""
+    return READERS.register(name, attribute="reader_name")
+
+
+def reader_class(name: str) -> type[Reader]:
+    """The reader registered as `name` (any case), or UnknownName listing the known ones."""
+    return READERS.lookup(name)
+
+
+def reader_from_params(params: dict) -> Reader:
+    """The reader named by params['reader'] (default: the dataset's name), configured from params."""
+    coordinates = params.get("coordinates", "normalised")
+    if coordinates not in ("normalised", "pixels"):
+        raise ParameterError(f"coordinates must be 'normalised' or 'pixels', got {coordinates!r}")
+    return reader_class(params.get("reader", params["dataset"])).from_params(params)
+
+
+def common_params(params: dict) -> dict:
+    """The constructor arguments every reader takes, from a params dict."""
+    from slt_nb.params import resolve
+
+    return dict(
+        data_root=str(resolve(params["data_root"])),
+        dataset=params.get("name", params["dataset"]),
+        variant=params.get("variant", "") or "",
+        augmented=params.get("augmented"),
+        augmented_splits=tuple(params.get("augmented_splits", ["train"])),
+    )

@@ -28,16 +28,17 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from slt_nb.datasets.registry import common_params, register_reader
 from slt_nb.errors import AnnotationError, ClipError, VideoError
 from slt_nb.paths import plain_name
+from slt_nb.registry import another_reader_hint
 from slt_nb.formats.annotations import open_annotations, parse_lines, read_augmented, well_formed
-from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, TextRow, canonical_split,
-                                  items_from_rows, split_values_entry)
+from slt_nb.datasets.base import (ClipData, ExportItem, Reader, Skipped, SplitPlan, TextRow, canonical_split,
+                                  common_params, items_from_rows, register_reader, split_values_entry)
 from slt_nb.formats.openpose import (ABSURD_VALUE, frame_files_fingerprint, read_openpose_clip,
                                      read_openpose_clip_with_face)
 from slt_nb.formats.video import video_frame_size
-from slt_nb.datasets.how2sign_tree import (SPLITS, TREE_LAYOUTS, How2SignTree, OpenPoseClip, detect_tree, layouts_tried, read_frame_sizes)
+from slt_nb.datasets.how2sign_tree import (SPLITS, TREE_LAYOUTS, How2SignTree, OpenPoseClip, detect_tree, layouts_tried,
+                                           list_clip_folders, read_frame_sizes)
 from slt_nb.layouts import OPENPOSE_134, OPENPOSE_274
 
 REALIGNED_COLUMNS = ("VIDEO_ID", "VIDEO_NAME", "SENTENCE_ID", "SENTENCE_NAME",
@@ -122,7 +123,7 @@ def _simple_rows(path, header, lines, split):
 
 @register_reader("how2sign")
 @dataclass
-class How2SignReader:
+class How2SignReader(Reader):
     """Plans and reads How2Sign clips for export."""
 
     data_root: str
@@ -158,7 +159,7 @@ class How2SignReader:
         return detect_tree(root) is not None
 
     def tree(self) -> How2SignTree | None:
-        if not hasattr(self, "_tree"):
+        if "_tree" not in self.__dict__:  # detected once, on first use
             self._tree = detect_tree(self.data_root)
         return self._tree
 
@@ -181,7 +182,8 @@ class How2SignReader:
 
     def _no_tree_error(self, split: str = "{split}") -> AnnotationError:
         return AnnotationError(f"{self.data_root}: no How2Sign layout matches; tried:\n{layouts_tried(self.data_root, split)}\n"
-                               f"or set keypoints_dir and annotations explicitly (templates over {{data_root}}, {{split}})")
+                               f"or set keypoints_dir and annotations explicitly (templates over {{data_root}}, {{split}})"
+                               + another_reader_hint(self.data_root, self.reader_name))
 
     def _missing_split_error(self, split: str, looked: str) -> AnnotationError:
         present = self.splits_present()
@@ -247,7 +249,7 @@ class How2SignReader:
             rows, skipped, split_values, notes = found.rows, found.skipped, found.split_values, found.notes
         # Counted before planning adds its own skips; rows of other splits are not ours.
         total = len(rows) + len(skipped)
-        folders = _list_folders(root)
+        folders = list_clip_folders(root)
         recordings: dict[str, list[str]] = {}
         for folder in sorted(folders):
             m = RECORDING.match(folder)
@@ -383,18 +385,3 @@ class How2SignReader:
             "frame_sizes": self.frame_sizes,
         }
 
-
-def _list_folders(root: str) -> set[str]:
-    """Names of the clip folders under root, with broken links kept so reading can name the fault."""
-    try:
-        with os.scandir(root) as it:
-            return {e.name for e in it if _folder_or_link(e)}
-    except FileNotFoundError:
-        return set()
-
-
-def _folder_or_link(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir() or entry.is_symlink()
-    except OSError:  # a symlink loop: reading the clip says so, with its path
-        return True

@@ -137,9 +137,9 @@ def read_frame_sizes(path: str) -> tuple[dict[str, tuple[int, int]], dict[str, s
                 raise AnnotationError(f"{path} line {line}: {fields}; no clip name (expected clip,width,height)")
             try:
                 width, height = int(fields[1]), int(fields[2])
-                if width <= 0 or height <= 0:
-                    raise ValueError
             except (IndexError, ValueError):
+                width = height = 0
+            if width <= 0 or height <= 0:
                 refused[clip] = (f"{path} line {line}: frame size {fields[1:]} for {clip}; expected a width "
                                  "and a height in pixels, whole numbers above 0")
                 sizes.pop(clip, None)
@@ -161,3 +161,19 @@ class OpenPoseClip:
 
     def __str__(self) -> str:
         return self.folder
+
+
+def list_clip_folders(root: str) -> set[str]:
+    """Names of the clip folders under root, with broken links kept so reading can name the fault."""
+    try:
+        with os.scandir(root) as it:
+            return {e.name for e in it if _folder_or_link(e)}
+    except FileNotFoundError:
+        return set()
+
+
+def _folder_or_link(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir() or entry.is_symlink()
+    except OSError:  # a symlink loop: reading the clip says so, with its path
+        return True

@@ -5,16 +5,13 @@ Two layouts, detected by which annotation file exists:
     annotations.csv                 id,text,video_id,start,end,split   (start/end in ms)
     annotations_train_augmented.csv id,text[,...]                       (several texts per id)
     poses/{pose,left_hand,right_hand}/<video_id>.npy                    (T, N, 3) x,y,z
-- lsfb-dataset 2.x ("official-2.x"):
+- lsfb-dataset 2.x ("official-2.x"), planned by `lsfb_official`:
     annotations/subtitles.json      {"<session id>": [{"start": ms, "end": ms, "value": text}, ...]}
     metadata/splits/<split>.json    a list of session ids
     poses/{pose,left_hand,right_hand}/<session id>.npy
-  Sentences are named `<session>_<k>` (k-th subtitle of the session by start time). The schema
-  of subtitles.json is not confirmed on a real file, so every window is checked against its
-  session's length: a session whose poses end before its subtitles (or hold no frames, or are
-  no (T, N, 3) array) has its rows skipped by name; times that read as frame numbers stop the
-  plan with the session named. A session key given twice is read once when both blocks agree
-  (with a note), else all its rows are skipped: JSON would silently keep only the last block.
+  Sentences are named `<session>_<k>` (k-th subtitle of the session by start time); a session
+  whose poses end before its subtitles (or hold no frames, or are no (T, N, 3) array) has its
+  rows skipped by name.
 
 A sentence is frames floor(start / 20) .. ceil(end / 20) of its session at 50 fps (20 ms a
 frame, as the official lsfb-dataset library maps them). Features per frame: pose 33 x,y +
@@ -26,20 +23,20 @@ the windows asked for are read, so memory does not grow with the length of a ses
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from slt_nb.datasets.base import (ClipData, ExportItem, Skipped, SplitPlan, TextRow, canonical_split, frame_list,
-                                  items_from_rows, split_values_entry)
-from slt_nb.datasets.registry import common_params, register_reader
+from slt_nb.datasets.base import (ClipData, ExportItem, Reader, Skipped, SplitPlan, TextRow, canonical_split,
+                                  common_params, frame_list, items_from_rows, register_reader, split_values_entry)
 from slt_nb.errors import AnnotationError, ClipError, ParameterError
 from slt_nb.paths import plain_name
+from slt_nb.registry import another_reader_hint
 from slt_nb.formats.annotations import read_augmented, read_table
-from slt_nb.datasets.lsfb_files import (Window, ABSURD_VALUE, window_problem, frame_range, SUBTITLES, SPLITS_DIR,
-                                       check_subtitle_times, load_session_array, read_json, session_poses_problem)
+from slt_nb.datasets.lsfb_files import (ABSURD_VALUE, SPLITS_DIR, SUBTITLES, Window, frame_range,
+                                        load_session_array, window_problem)
+from slt_nb.datasets.lsfb_official import detect_official, official_splits, plan_official
 from slt_nb.layouts import MEDIAPIPE_150
 
 PARTS = ("pose", "left_hand", "right_hand")
@@ -53,7 +50,7 @@ def read_lsfb_annotations(path: str) -> tuple[list[dict], list[Skipped]]:
 
 @register_reader("lsfb")
 @dataclass
-class LSFBReader:
+class LSFBReader(Reader):
     """Plans and reads LSFB-CONT sentence windows for export."""
 
     data_root: str
@@ -66,7 +63,6 @@ class LSFBReader:
     dataset: str = "LSFB-CONT"
     variant: str = ""
     layout = MEDIAPIPE_150
-    inspection_layout = MEDIAPIPE_150
     point_confidence = None  # the .npy arrays hold x, y, z: no visibility
     demo_params = "LSFB-CONT"
     session_opens: int = field(default=0, compare=False)  # how many times a session was opened
@@ -96,28 +92,26 @@ class LSFBReader:
     def detect(root: str) -> bool:
         """Whether `root` looks like an LSFB-CONT tree: poses/pose/ and either layout's annotations."""
         return os.path.isdir(os.path.join(root, "poses", "pose")) and (
-            os.path.isfile(os.path.join(root, "annotations.csv"))
-            or os.path.isfile(SUBTITLES.format(data_root=root)))
+            os.path.isfile(os.path.join(root, "annotations.csv")) or detect_official(root))
 
     def tree_layout(self) -> str:
         """`annotations-csv` (annotations.csv), `official-2.x` (annotations/subtitles.json), else an error listing both."""
         csv_path, official = self._path(self.annotations), SUBTITLES.format(data_root=self.data_root)
         if os.path.isfile(csv_path):
             return "annotations-csv"
-        if os.path.isfile(official):
+        if detect_official(self.data_root):
             return "official-2.x"
         raise AnnotationError(
             f"{self.data_root}: no LSFB-CONT layout matches; tried:\n"
             f"  annotations-csv: {csv_path} (id,text,video_id,start,end,split) and {self.pose_file('pose', '<video_id>')}\n"
             f"  official-2.x: {official}, {SPLITS_DIR.format(data_root=self.data_root)}/<split>.json and "
-            f"{self.pose_file('pose', '<id>')}")
+            f"{self.pose_file('pose', '<id>')}" + another_reader_hint(self.data_root, self.reader_name))
 
     def splits_present(self) -> list[str] | None:
         """The split files of the official layout; None for annotations-csv (its splits are rows)."""
         if self.tree_layout() != "official-2.x":
             return None
-        splits_dir = SPLITS_DIR.format(data_root=self.data_root)
-        return sorted(n[:-5] for n in os.listdir(splits_dir) if n.endswith(".json")) if os.path.isdir(splits_dir) else []
+        return official_splits(self.data_root)
 
     def require_splits(self, splits: list[str]) -> None:
         """Raise if the official layout has no split file for a split asked for (annotations-csv's splits are rows)."""
@@ -135,11 +129,12 @@ class LSFBReader:
         except FileNotFoundError:
             return set()
 
-    def read_for_inspection(self, item: ExportItem) -> ClipData:
-        return self.read(item)
-
     def _path(self, template: str) -> str:
         return template.format(data_root=self.data_root)
+
+    def poses_root(self) -> str:
+        """The folder holding poses/{pose,left_hand,right_hand}/<session>.npy."""
+        return self._path(self.poses_dir)
 
     def pose_file(self, part: str, video_id: str) -> str:
         """The session's array for one part; ClipError if video_id would lead outside poses/<part>/."""
@@ -156,7 +151,7 @@ class LSFBReader:
 
     def plan(self, split: str) -> SplitPlan:
         if self.tree_layout() == "official-2.x":
-            return self._plan_official(split)
+            return plan_official(self, split)
         ann_path = self._path(self.annotations)
         all_rows, bad = read_lsfb_annotations(ann_path)
         augmented = bool(self.augmented) and split in self.augmented_splits
@@ -214,133 +209,6 @@ class LSFBReader:
                 "sessions_without_rows_list": sorted(on_disk - named),
             },
         }
-        return SplitPlan(split, path, total, items, skipped, extra)
-
-    def _plan_official(self, split: str) -> SplitPlan:
-        """A split of the lsfb-dataset 2.x layout: sessions from metadata/splits, texts from subtitles.json.
-
-        Only the split file asked for and subtitles.json must be readable; anything wrong with one
-        session (its entry, a subtitle, its pose file) is a skip of that session's rows by name.
-        """
-        splits_dir = SPLITS_DIR.format(data_root=self.data_root)
-        split_file = os.path.join(splits_dir, f"{split}.json")
-        present = sorted(n[:-5] for n in os.listdir(splits_dir) if n.endswith(".json")) if os.path.isdir(splits_dir) else []
-        if not os.path.isfile(split_file):
-            raise AnnotationError(f"LSFB-CONT split {split!r} not found: looked for {split_file}; "
-                                  f"splits present: {present or 'none'}")
-        sessions = read_json(split_file, "split file")
-        if not isinstance(sessions, list):
-            raise AnnotationError(f"{split_file}: expected a JSON list of session ids, found a {type(sessions).__name__}")
-        path = SUBTITLES.format(data_root=self.data_root)
-        subtitles = read_json(path, "subtitles file")
-        if not isinstance(subtitles, dict):
-            raise AnnotationError(f"{path}: expected an object {{session id: [{{start, end, value}}, ...]}}, "
-                                  f"found a {type(subtitles).__name__}")
-        rows, skipped, windows, notes = [], [], {}, []
-        line = 0
-        on_disk = self.sessions_on_disk()
-        blocks_given = getattr(subtitles, "duplicates", {})
-        ids = []
-        for i, session in enumerate(sessions):
-            if isinstance(session, str):
-                ids.append(session)
-                continue
-            line += 1
-            skipped.append(Skipped(line, f"{split_file}[{i}]", f"{split_file}: entry {i} is {_shown(session)}; "
-                                   "expected a session id (a string)", split_file))
-        for session in dict.fromkeys(ids):
-            blocks = blocks_given.get(session)
-            if blocks and any(b != blocks[0] for b in blocks):
-                # json keeps the last block only; which one the file means is not ours to guess
-                for b, block in enumerate(blocks):
-                    for k in range(_count(block)):
-                        line += 1
-                        skipped.append(Skipped(line, f"{session}[{k}]", f"{path}: session {session} is given "
-                                               f"{len(blocks)} times with different subtitles (blocks of "
-                                               f"{', '.join(str(_count(x)) for x in blocks)}); this is block {b + 1}; "
-                                               "expected each session once", path))
-                continue
-            if blocks:
-                notes.append(f"{path}: session {session} is given {len(blocks)} times with the same subtitles; read once")
-            entries = subtitles.get(session, [])
-            if not isinstance(entries, list):
-                line += 1
-                skipped.append(Skipped(line, session, f"{path}: session {session} is {_shown(entries)}; expected a "
-                                       "list of subtitles [{start, end, value}, ...]", path))
-                continue
-            good = []
-            for k, entry in enumerate(entries):
-                line += 1
-                problem = _subtitle_problem(entry) or window_problem(Window(session, float(entry["start"]),
-                                                                            float(entry["end"])))
-                if problem:
-                    skipped.append(Skipped(line, f"{session}[{k}]", f"{path}: session {session} subtitle {k}: "
-                                           f"{problem}", path))
-                    continue
-                good.append((float(entry["start"]), float(entry["end"]), entry["value"].strip(), line))
-            good.sort(key=lambda g: (g[0], g[1]))
-            times = [(a, b) for a, b, _, _ in good]
-            problem = ""
-            if session in on_disk and good:
-                pose_path = self.pose_file("pose", session)
-                try:
-                    arr = load_session_array(pose_path)
-                    if arr.ndim != 3:
-                        raise ClipError(f"{pose_path}: shape {arr.shape} ({arr.ndim}-d); expected (T, N, 3)")
-                except ClipError as exc:
-                    problem = str(exc)
-                else:
-                    problem = session_poses_problem(pose_path, times, arr.shape[0], self.fps)
-                    if not problem:
-                        check_subtitle_times(path, session, times, arr.shape[0], self.fps)
-                    del arr
-            for k, (start, end, text, at) in enumerate(good):
-                clip = f"{session}_{k:03d}"
-                if problem:
-                    skipped.append(Skipped(at, clip, problem, path))
-                    continue
-                rows.append(TextRow(at, clip, text))
-                windows[clip] = Window(session, start, end)
-        total = len(rows) + len(skipped)
-
-        def resolve(row: TextRow):
-            window = windows[row.id]
-            if window.video_id not in on_disk:
-                raise ClipError(f"{self.pose_file('pose', window.video_id)}: pose file missing")
-            return [(row.id, window, "")]
-
-        items = items_from_rows(split, rows, resolve, path, skipped)
-        in_split = set(ids)
-        in_other = {s: 0 for s in present if s != split}
-        for name in in_other:
-            other_file = os.path.join(splits_dir, f"{name}.json")
-            try:
-                if not os.path.isfile(other_file):  # a FIFO would block the read forever
-                    raise AnnotationError(f"{other_file}: split file is not a regular file")
-                other = read_json(other_file, "split file")
-                if not isinstance(other, list):
-                    raise AnnotationError(f"{other_file}: expected a JSON list of session ids, found a "
-                                          f"{type(other).__name__}")
-            except AnnotationError as exc:
-                in_other[name] = None
-                notes.append(f"{exc}; not counted in subtitle_rows_in_other_split_files")
-                continue
-            in_other[name] = sum(_count(subtitles[x]) for x in {x for x in other if isinstance(x, str)} - in_split
-                                 if x in subtitles)
-        without_rows = sorted(x for x in in_split if subtitles.get(x, []) == [])
-        extra = {
-            "source": {"layout": "official-2.x", "text": path, "split_file": split_file,
-                       "poses": self._path(self.poses_dir)},
-            "reconciliation": {
-                "rows_without_sessions": sum(1 for s in skipped if "pose file missing" in s.reason),
-                "sessions_missing": sorted({w.video_id for w in windows.values()} - on_disk),
-                "sessions_without_rows": len(without_rows),
-                "sessions_without_rows_list": without_rows,
-                "subtitle_rows_in_other_split_files": in_other,
-            },
-        }
-        if notes:
-            extra["annotation_notes"] = notes
         return SplitPlan(split, path, total, items, skipped, extra)
 
     def _open_session(self, video_id: str) -> dict[str, np.ndarray]:
@@ -445,41 +313,3 @@ class LSFBReader:
             "coordinates": "normalised",
             "frame_size": list(self.frame_size),
         }
-
-
-def _count(block) -> int:
-    """How many rows a session's subtitles account for: one per subtitle, one for a block that is no list."""
-    return len(block) if isinstance(block, list) else 1
-
-
-def _shown(value) -> str:
-    """A JSON value as the file has it, with its JSON kind: `null`, `a number 42`, `a list ["a"]`."""
-    if value is None:
-        return "null"
-    kind = ("a boolean" if isinstance(value, bool) else "a number" if isinstance(value, (int, float))
-            else "a string" if isinstance(value, str) else "a list" if isinstance(value, list) else "an object")
-    text = json.dumps(value, ensure_ascii=False)
-    return f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
-
-
-def _subtitle_problem(entry) -> str:
-    """Why one subtitles.json entry is no {start, end, value} subtitle ("" when it is one)."""
-    if not isinstance(entry, dict):
-        return f"{_shown(entry)}; expected {{start, end, value}}"
-    given_twice = sorted(getattr(entry, "duplicates", {}))
-    if given_twice:
-        return f"keys {given_twice} given twice in one subtitle; expected each once"
-    missing = [k for k in ("start", "end", "value") if k not in entry]
-    if missing:
-        return f"{entry!r:.120} has no {', '.join(missing)}; expected start, end (ms) and value"
-    for key in ("start", "end"):
-        value = entry[key]
-        try:
-            if isinstance(value, bool):
-                raise TypeError
-            float(value)
-        except (TypeError, ValueError):
-            return f"{key} is {_shown(value)}; expected a time in milliseconds (a number)"
-    if not isinstance(entry["value"], str):
-        return f"value is {_shown(entry['value'])}; expected the subtitle text (a string)"
-    return ""

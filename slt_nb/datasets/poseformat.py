@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from slt_nb.datasets.base import ClipData, ExportItem, SplitPlan, TextRow, frame_list, items_from_rows
-from slt_nb.datasets.registry import common_params, register_reader
-from slt_nb.errors import ClipError
+from slt_nb.datasets.base import (ClipData, ExportItem, Reader, SplitPlan, TextRow, common_params, frame_list,
+                                  items_from_rows, register_reader)
+from slt_nb.errors import ClipError, MissingDependency
 from slt_nb.datasets.lsfb_files import ABSURD_VALUE as ABSURD_FRAMES
 from slt_nb.formats.openpose_checked import ABSURD_VALUE as ABSURD_PIXELS
 from slt_nb.formats.annotations import read_table
@@ -44,7 +44,7 @@ def read_pose_file(path: str):
     try:
         from pose_format import Pose
     except ImportError as exc:  # optional dependency: say what to install
-        raise ImportError("reading .pose files needs pose-format (pip install pose-format==0.15.0)") from exc
+        raise MissingDependency("reading .pose files needs pose-format (pip install pose-format==0.15.0)") from exc
     if not os.path.isfile(path):
         raise ClipError(f"{path}: pose file missing")
     with open(path, "rb") as f:
@@ -79,7 +79,7 @@ def holistic_confidence(pose) -> np.ndarray:
 
 @register_reader("pose_format")
 @dataclass
-class PoseFormatReader:
+class PoseFormatReader(Reader):
     """Plans and reads pose-format `.pose` clips (MediaPipe Holistic) for export."""
 
     data_root: str
@@ -93,7 +93,6 @@ class PoseFormatReader:
     augmented: str | None = None  # no augmented texts for this corpus; kept for common_params
     augmented_splits: tuple[str, ...] = ()
     layout = MEDIAPIPE_150
-    inspection_layout = MEDIAPIPE_150
     point_confidence = "MediaPipe visibility (pose-format confidence)"
     demo_params = "PoseFormat"
 
@@ -194,9 +193,6 @@ class PoseFormatReader:
         return ClipData(frames, counts, notes, confidence=holistic_confidence(pose),
                         pixel_scale=(float(width), float(height)) if self.coordinates == "normalised" else (1.0, 1.0),
                         fps=file_fps if file_fps > 0 else self.fps)
-
-    def read_for_inspection(self, item: ExportItem) -> ClipData:
-        return self.read(item)
 
     def describe(self) -> dict:
         return {

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from slt_nb.errors import ClipError
+from slt_nb.errors import AnnotationError, ClipError, MissingInput, ParameterError
 from slt_nb.paths import plain_name
 
 SPLITS = ("train", "val", "test")
@@ -65,10 +65,10 @@ def read_nslt_subset(path: str | Path) -> dict[str, dict]:
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object {{video_id: {{subset, action}}}}, found {type(data).__name__}")
+        raise AnnotationError(f"{path}: expected a JSON object {{video_id: {{subset, action}}}}, found {type(data).__name__}")
     for video_id, entry in data.items():
         if not isinstance(entry, dict) or "subset" not in entry:
-            raise ValueError(f"{path}: entry {video_id!r} has no 'subset' (found {entry!r:.80})")
+            raise AnnotationError(f"{path}: entry {video_id!r} has no 'subset' (found {entry!r:.80})")
     return data
 
 
@@ -82,7 +82,7 @@ def parse_splits(split) -> tuple[str, ...]:
         return SPLITS
     bad = [s for s in names if s not in SPLITS]
     if bad or not names:
-        raise ValueError(f"split must be one of {SPLITS + ('all',)} or a list of them, got {split!r}")
+        raise ParameterError(f"split must be one of {SPLITS + ('all',)} or a list of them, got {split!r}")
     return tuple(s for s in SPLITS if s in names)
 
 
@@ -100,7 +100,7 @@ def read_wlasl(json_path: str | Path, class_list: str | Path | None = None, spli
     with open(json_path, encoding="utf-8") as f:
         entries = json.load(f)
     if not isinstance(entries, list):
-        raise ValueError(f"{json_path}: expected a list of {{gloss, instances}}, found {type(entries).__name__}")
+        raise AnnotationError(f"{json_path}: expected a list of {{gloss, instances}}, found {type(entries).__name__}")
     keep_splits = parse_splits(split)
     labels = None
     if class_list is not None:
@@ -113,7 +113,7 @@ def read_wlasl(json_path: str | Path, class_list: str | Path | None = None, spli
     counts = {"instances": 0, "other_split": 0, "not_in_subset": 0, "over_max_videos": 0}
     for gloss_no, entry in enumerate(entries):
         if not isinstance(entry, dict) or "gloss" not in entry or "instances" not in entry:
-            raise ValueError(f"{json_path}: entry {gloss_no} is not a {{gloss, instances}} object")
+            raise AnnotationError(f"{json_path}: entry {gloss_no} is not a {{gloss, instances}} object")
         gloss = entry["gloss"]
         for inst_no, inst in enumerate(entry["instances"]):
             counts["instances"] += 1
@@ -174,10 +174,10 @@ def locate_videos(videos: list[WlaslVideo], video_dir: str | Path, video_layout:
     "raw": the file is the source video, cut with frame_start/frame_end.
     """
     if video_layout not in VIDEO_LAYOUTS:
-        raise ValueError(f"video_layout must be one of {VIDEO_LAYOUTS}, got {video_layout!r}")
+        raise ParameterError(f"video_layout must be one of {VIDEO_LAYOUTS}, got {video_layout!r}")
     video_dir = Path(video_dir)
     if not video_dir.is_dir():
-        raise FileNotFoundError(f"{video_dir}: video folder not found")
+        raise MissingInput(f"{video_dir}: video folder not found")
     jobs, skipped = [], []
     for video in videos:
         try:  # read_wlasl skips these already; a list built otherwise is checked too

@@ -1,11 +1,12 @@
-"""`ESTIMATORS`: pose estimator name -> class, and the `PoseEstimator` protocol they follow.
+"""The `PoseEstimator` base class (the estimator contract) and the `ESTIMATORS` registry's helpers.
 
 A pose estimator turns the frames of a video clip into keypoints with confidences, per body
 part of its `parts` (`formats.extraction.PosePart`: key, skeleton, channels). Everything
 downstream asks those parts for shapes: the npz contract and its checker, the resume check,
 the training pose input, the inspection source and the drawings. Adding an estimator is one
-module: a class with the attributes below, decorated with `@register_estimator`, imported in
-`ESTIMATOR_MODULES` so the registry finds it.
+module: a `PoseEstimator` subclass defining its abstract members, decorated with
+`@register_estimator` (which refuses it, naming what is missing), listed in the `modules` of
+`slt_nb.registry.ESTIMATORS` so the registry finds it.
 
 Most estimators look at one frame at a time; `estimate_clip` holds the frame loop they share
 (sampled frames on their own, or every frame in order for trackers, keeping the sampled ones),
@@ -13,23 +14,23 @@ so an estimator only says how to turn one RGB frame into landmarks.
 """
 from __future__ import annotations
 
-import importlib
-import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ClassVar, Protocol, runtime_checkable
+from typing import Callable
 
 import numpy as np
 
-from slt_nb.errors import ParameterError, UnknownName, VideoError
-from slt_nb.formats.extraction import PosePart, pose_keys
+from slt_nb.errors import ParameterError, VideoError
+from slt_nb.formats.extraction import DEFAULT_ESTIMATOR, PosePart, pose_keys
+# Moved to slt_nb.registry / formats.extraction (read by inspection and training, which must not
+# import this stage); re-exported here for code written against this module.
+from slt_nb.formats.extraction import recorded_estimator  # noqa: F401
 from slt_nb.formats.video import clip_range, iter_frames, probe_video, sample_clip, sample_frame_indices
+from slt_nb.registry import ESTIMATORS, AbstractAttribute, estimator_parts  # noqa: F401
 
-ESTIMATORS: dict[str, type] = {}
-# Modules whose import registers an estimator; imported on the first registry lookup so that
-# `import slt_nb.extract` stays cheap and mediapipe is only loaded by whoever runs one.
-ESTIMATOR_MODULES = ("slt_nb.extract.holistic", "slt_nb.extract.landmarker")
-DEFAULT_ESTIMATOR = "holistic"
+# Modules whose import registers an estimator (imported on the registry's first use).
+ESTIMATOR_MODULES = ESTIMATORS.modules
 MODES = ("tracking", "sampled")
 
 # One frame's result: part key -> (points, channels) float array, or None when not detected.
@@ -48,57 +49,58 @@ class ClipPoses:
     fps: float
 
 
-@runtime_checkable
-class PoseEstimator(Protocol):
-    """What the extraction run, its resume check and its reports need from an estimator."""
+class PoseEstimator(ABC):
+    """The contract of a pose estimator: what the extraction run, its resume check and its reports need.
 
-    name: ClassVar[str]
-    parts: ClassVar[tuple[PosePart, ...]]  # what `extract` writes, in file order
-    options_taken: ClassVar[tuple[str, ...]]  # the run options its constructor takes
+    The run builds one per worker with the options it takes (`options_taken`), calls `extract`
+    per video and `close` when the worker is done; `settings` goes into extraction.json.
+    """
 
+    name: str = AbstractAttribute(
+        "The registered name (params `estimator`), recorded in extraction.json so readers of the folder "
+        "know which parts its files hold.")
+    parts: tuple[PosePart, ...] = AbstractAttribute(
+        "The body parts `extract` writes, in file order: their keys, skeletons and channels are the npz "
+        "contract (formats.extraction) of every folder this estimator makes.")
+    options_taken: tuple[str, ...] = AbstractAttribute(
+        "The run options its constructor takes by keyword (the run passes only these of the options it has).")
+
+    @abstractmethod
     def settings(self) -> dict:
-        """The options that change output values; a resumed run must have the same."""
+        """The options that change output values, JSON-ready; a resumed run must have the same."""
 
+    @abstractmethod
     def extract(self, path: str | Path, num_frames: int = 16, frame_start: int = 1,
                 frame_end: int = -1) -> ClipPoses:
-        """Keypoints at `num_frames` uniformly sampled frames of a clip (VideoError if unreadable)."""
+        """Keypoints at `num_frames` uniformly sampled frames of a clip (frames 1-based, inclusive,
+        -1 = to the end): exactly the arrays `pose_keys(parts)` with `frame_indices`.
 
+        Raise VideoError naming the file for a video that cannot be read (the run lists it as
+        skipped and goes on).
+        """
+
+    @abstractmethod
     def close(self) -> None:
-        """Release the model (the run calls it when a worker is done)."""
-
-
-REQUIRED = ("name", "parts", "options_taken", "settings", "extract", "close")
+        """Release the model (the run calls it when a worker is done); safe to call twice."""
 
 
 def register_estimator(cls: type) -> type:
-    """Class decorator: register a pose estimator under its `name`."""
-    missing = [attr for attr in REQUIRED if not hasattr(cls, attr)]
-    if missing:
-        raise TypeError(f"pose estimator {cls.__name__} lacks {missing}")
-    if cls.name in ESTIMATORS and ESTIMATORS[cls.name] is not cls:
-        raise ValueError(f"a pose estimator named {cls.name!r} is already registered "
-                         f"({ESTIMATORS[cls.name].__name__})")
-    ESTIMATORS[cls.name] = cls
-    return cls
+    """Class decorator: register a pose estimator (a `PoseEstimator` subclass) under its `name`."""
+    return ESTIMATORS.register()(cls)
 
 
-def load_estimators() -> dict[str, type]:
+def load_estimators():
     """The registry with every module in ESTIMATOR_MODULES imported."""
-    for module in ESTIMATOR_MODULES:
-        importlib.import_module(module)
+    len(ESTIMATORS)  # the registry imports its modules on first use
     return ESTIMATORS
 
 
-def estimator_class(name: str | None) -> type:
+def estimator_class(name: str | None) -> type[PoseEstimator]:
     """The estimator registered as `name` (None: the default), or UnknownName listing the known ones."""
-    known = load_estimators()
-    try:
-        return known[name or DEFAULT_ESTIMATOR]
-    except KeyError:
-        raise UnknownName(f"no pose estimator named {name!r}; known estimators: {sorted(known)}") from None
+    return ESTIMATORS.lookup(name or DEFAULT_ESTIMATOR)
 
 
-def build_estimator(name: str | None, options: dict | None = None):
+def build_estimator(name: str | None, options: dict | None = None) -> PoseEstimator:
     """An estimator from its name and the run's options; each takes only its `options_taken`.
 
     A run carries the options of every estimator (model_complexity is legacy Holistic's,
@@ -107,19 +109,6 @@ def build_estimator(name: str | None, options: dict | None = None):
     cls = estimator_class(name)
     options = options or {}
     return cls(**{k: options[k] for k in cls.options_taken if k in options})
-
-
-def estimator_parts(name: str | None) -> tuple[PosePart, ...]:
-    """The parts an estimator writes, without building (or loading a model for) it."""
-    return estimator_class(name).parts
-
-
-def recorded_estimator(output_dir: str | Path) -> str:
-    """The pose estimator an extraction folder was made with (its extraction.json; Holistic if none)."""
-    record = Path(output_dir) / "extraction.json"
-    if record.is_file():
-        return json.loads(record.read_text(encoding="utf-8"))["settings"].get("estimator") or DEFAULT_ESTIMATOR
-    return DEFAULT_ESTIMATOR
 
 
 def check_mode(mode: str) -> str:

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from slt_nb.errors import ParameterError
-from slt_nb.extract.estimators import MODES, ClipPoses, FrameLandmarks, check_mode, estimate_clip, register_estimator
+from slt_nb.errors import MissingDependency, ParameterError
+from slt_nb.extract.estimators import (MODES, ClipPoses, FrameLandmarks, PoseEstimator, check_mode, estimate_clip,
+                                       register_estimator)
 from slt_nb.formats.extraction import HOLISTIC_PARTS, pose_keys
 
 HOLISTIC_MODES = MODES
@@ -54,7 +55,7 @@ def import_mediapipe():
     try:
         import mediapipe as mp
     except ImportError as exc:  # heavy optional dependency: say what to install
-        raise ImportError("pose extraction needs mediapipe==0.10.21 (pip install mediapipe==0.10.21)") from exc
+        raise MissingDependency("pose extraction needs mediapipe==0.10.21 (pip install mediapipe==0.10.21)") from exc
     return mp
 
 
@@ -86,7 +87,7 @@ def landmark_array(landmarks, channels: int) -> np.ndarray:
 
 
 @register_estimator
-class HolisticExtractor:
+class HolisticExtractor(PoseEstimator):
     """Runs Holistic on clips; one instance per process (tracking state is reset per clip)."""
 
     name = "holistic"

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from slt_nb.errors import ParameterError
-from slt_nb.extract.estimators import ClipPoses, FrameLandmarks, check_mode, estimate_clip, register_estimator
+from slt_nb.extract.estimators import (ClipPoses, FrameLandmarks, PoseEstimator, check_mode, estimate_clip,
+                                       register_estimator)
 from slt_nb.extract.holistic import RESULT_FIELDS, import_mediapipe, landmark_array
 from slt_nb.formats.extraction import HOLISTIC_PARTS
 
@@ -87,7 +88,7 @@ def part_landmarks(landmarker, rgb: np.ndarray, timestamp_ms: int | None = None)
 
 
 @register_estimator
-class HolisticLandmarkerEstimator:
+class HolisticLandmarkerEstimator(PoseEstimator):
     """MediaPipe Tasks HolisticLandmarker from a local `.task` file; one instance per process."""
 
     name = "holistic_landmarker"

@@ -5,18 +5,24 @@ and `<part>_detected` (F,), plus `frame_indices` (F,). The parts of MediaPipe Ho
 first estimator, are `HOLISTIC_PARTS`; their shapes come from the skeletons in `layouts`, so
 writers (extraction, synthetic tasks), checkers (training) and readers (inspection) agree.
 Feature extractions store `features` (F, embed_dim) float32 and `frame_indices`.
+`extraction.json` records the run's settings; its `estimator` names the pose estimator whose
+parts the files hold (`recorded_estimator`; folders from before it was recorded are Holistic's).
 """
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from slt_nb.atomic import atomic_open
+from slt_nb.errors import AnnotationError, DataFileError
 from slt_nb.layouts import LAYOUTS, MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33, FeatureLayout, Skeleton, consecutive_layout
 
+# The estimator of an extraction folder that does not name one (made before estimators were recorded).
+DEFAULT_ESTIMATOR = "holistic"
 INDEX_COLUMNS = ("video_id", "gloss", "label", "split", "frames", "path")
 SKIPPED_COLUMNS = ("video_id", "split", "reason")
 
@@ -78,14 +84,14 @@ def pose_rows(arrays: dict, where: str = "npz", parts=HOLISTIC_PARTS) -> np.ndar
     frames = None
     for part in parts:
         if part.key not in arrays:
-            raise ValueError(f"{where}: no array {part.key!r}; found {sorted(arrays)}")
+            raise DataFileError(f"{where}: no array {part.key!r}; found {sorted(arrays)}")
         a = np.asarray(arrays[part.key], dtype=np.float32)
         if a.ndim != 3 or a.shape[1] != part.skeleton.size or a.shape[2] < 2:
-            raise ValueError(f"{where}: {part.key} has shape {a.shape}; expected (F, {part.skeleton.size}, >=2)")
+            raise DataFileError(f"{where}: {part.key} has shape {a.shape}; expected (F, {part.skeleton.size}, >=2)")
         if frames is None:
             frames = a.shape[0]
         elif a.shape[0] != frames:
-            raise ValueError(f"{where}: {part.key} has {a.shape[0]} frames, {parts[0].key} has {frames}")
+            raise DataFileError(f"{where}: {part.key} has {a.shape[0]} frames, {parts[0].key} has {frames}")
         xy = a[:, :, :2].copy()
         flag = arrays.get(part.flag)
         if flag is not None:
@@ -99,17 +105,17 @@ def check_pose_arrays(arrays: dict, path, parts=HOLISTIC_PARTS) -> None:
     """Raise ValueError naming the file if the npz is not in the pose contract of `parts`."""
     missing = [k for k in pose_keys(parts) if k not in arrays]
     if missing:
-        raise ValueError(f"{path}: missing arrays {missing} (has {sorted(arrays)})")
+        raise DataFileError(f"{path}: missing arrays {missing} (has {sorted(arrays)})")
     f = len(arrays["frame_indices"])
     for part in parts:
         for key, shape in ((part.key, part.shape(f)), (part.flag, (f,))):
             if arrays[key].shape != shape:
-                raise ValueError(f"{path}: {key} has shape {arrays[key].shape}, expected {shape}")
+                raise DataFileError(f"{path}: {key} has shape {arrays[key].shape}, expected {shape}")
     if f == 0:
-        raise ValueError(f"{path}: no frames")
+        raise DataFileError(f"{path}: no frames")
     for part in parts:
         if not np.isfinite(arrays[part.key]).all():
-            raise ValueError(f"{path}: {part.key} contains NaN or inf (undetected parts must be zeros)")
+            raise DataFileError(f"{path}: {part.key} contains NaN or inf (undetected parts must be zeros)")
 
 
 def save_npz(path: str | Path, arrays: dict[str, np.ndarray], compressed: bool = True) -> int:
@@ -150,12 +156,20 @@ def read_class_list(path: str | Path) -> list[str]:
                 continue
             parts = line.split("\t") if "\t" in line else line.split(None, 1)
             if len(parts) != 2 or not parts[0].strip().isdigit():
-                raise ValueError(f"{path}, line {line_no}: expected '<index><TAB><gloss>', found {line!r}")
+                raise AnnotationError(f"{path}, line {line_no}: expected '<index><TAB><gloss>', found {line!r}")
             index, gloss = int(parts[0]), parts[1].strip()
             if index != len(glosses):
-                raise ValueError(f"{path}, line {line_no}: class index {index}, expected {len(glosses)} "
+                raise AnnotationError(f"{path}, line {line_no}: class index {index}, expected {len(glosses)} "
                                  "(indices must run 0, 1, 2, ... in order)")
             glosses.append(gloss)
     if not glosses:
-        raise ValueError(f"{path}: no classes listed")
+        raise AnnotationError(f"{path}: no classes listed")
     return glosses
+
+
+def recorded_estimator(output_dir: str | Path) -> str:
+    """The pose estimator an extraction folder was made with (its extraction.json; Holistic if none)."""
+    record = Path(output_dir) / "extraction.json"
+    if record.is_file():
+        return json.loads(record.read_text(encoding="utf-8"))["settings"].get("estimator") or DEFAULT_ESTIMATOR
+    return DEFAULT_ESTIMATOR

@@ -1,112 +1,32 @@
 """OpenPose 1.3 per-frame JSON: one file per frame, one clip per folder.
 
-A clip folder holds `<anything>_<frame number>_keypoints.json` files (How2Sign names them
-`<clip>_<frame:012d>_keypoints.json`, other tools `frame_000000_keypoints.json`). Frames are
-ordered by the number, never by a string sort. Each frame becomes one row of the 134-feature
-layout `OPENPOSE_134` (BODY_25 + left hand + right hand, x,y interleaved, confidences dropped).
+Each frame becomes one row of the 134-feature layout `OPENPOSE_134` (BODY_25 + left hand +
+right hand, x,y interleaved, confidences dropped). This is the export's hot path: a well-formed
+frame takes the fast simdjson path here (`_fast_frame`), anything unusual the checked path of
+`formats.openpose_checked`, which names what is wrong. Listing a clip folder (frame numbers,
+order, gaps) and reading one file live in `formats.openpose_files`.
 """
 from __future__ import annotations
 
 import math
 import operator
 import os
-import stat
-from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
 import simdjson
 
-from slt_nb.errors import ClipError
-from slt_nb.paths import file_kind
+from slt_nb.errors import ClipError, SltNbError
 from slt_nb.formats.openpose_checked import (ABSURD_VALUE, PARTS, PER_FRAME, POINTS, FrameCounts, as_float,
                                              body_confidence, checked_frame, corrupt_rows, is_number,
                                              json_type, without_face)
+from slt_nb.formats.openpose_files import FrameFiles, list_frame_files, read_frame, read_frame_file
+# Moved to formats.openpose_files; re-exported for code written against this module.
+from slt_nb.formats.openpose_files import frame_files_fingerprint, frame_number  # noqa: F401
 from slt_nb.layouts import BODY_25
 
 # Normalised body coordinates beyond this are not jitter at the edge but a wrong frame size.
 OUTSIDE_FRAME = 1.05
-
-_SUFFIX = "_keypoints.json"
-_DIGITS = "0123456789"
-
-
-def frame_number(name: str) -> int | None:
-    """The frame number of `<anything><digits>_keypoints.json`, else None."""
-    if not name.endswith(_SUFFIX):
-        return None
-    stem = name[: -len(_SUFFIX)]
-    digits = stem[len(stem.rstrip(_DIGITS)):]
-    return int(digits) if digits else None
-
-
-@dataclass
-class FrameFiles:
-    """A clip folder's frame files in frame order, with any holes in the numbering."""
-
-    directory: str
-    paths: list[str]
-    numbers: list[int]
-    gaps: list[tuple[int, int]] = field(default_factory=list)  # inclusive missing ranges
-    # [files, bytes, newest mtime_ns] of the frame files and the folder, once they are read
-    fingerprint: list | None = None
-    names: list[str] | None = None  # the files' names in `directory`, in the order of `paths`
-
-    def describe_gaps(self) -> str:
-        return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in self.gaps)
-
-
-def list_frame_files(directory: str) -> FrameFiles:
-    """The `*_keypoints.json` files of one clip folder, ordered by frame number."""
-    try:
-        entries = os.listdir(directory)
-    except FileNotFoundError:
-        what = "dangling symbolic link" if os.path.islink(directory) else "keypoint folder not found"
-        raise ClipError(f"{directory}: {what}; expected a folder of *_keypoints.json files") from None
-    except NotADirectoryError:
-        raise ClipError(f"{directory}: expected a folder of *_keypoints.json files, found a file") from None
-    except OSError as exc:  # a symlink loop, no permission, an I/O error: this clip only
-        raise ClipError(f"{directory}: cannot list the keypoint folder: {exc.strerror or exc}") from None
-    base = os.path.join(directory, "")
-    names = [n for n in entries if n.endswith(_SUFFIX)]
-    numbers = _fixed_width_numbers(names)  # sorts names
-    if numbers is None:  # any other naming: each name's own number
-        numbered = sorted((number, name) for name in names if (number := frame_number(name)) is not None)
-        if not numbered:
-            raise ClipError(f"{directory}: no *_keypoints.json frame files")
-        for (a, na), (b, nb) in zip(numbered, numbered[1:]):
-            if a == b:
-                raise ClipError(f"{directory}: two files claim frame {a}: {na} and {nb}")
-        numbers, names = [n for n, _ in numbered], [name for _, name in numbered]
-    gaps = [(a + 1, b - 1) for a, b in zip(numbers, numbers[1:]) if b - a > 1]
-    if numbers[0] > 0:
-        gaps.insert(0, (0, numbers[0] - 1))
-    return FrameFiles(directory, [base + n for n in names], numbers, gaps, names=names)
-
-
-def _fixed_width_numbers(names: list[str]) -> list[int] | None:
-    """Frame numbers of names that differ only in a fixed-width run of ASCII digits before the
-    suffix, as every OpenPose writer names them (`<video>_000000000012_keypoints.json`); `names`
-    sorted, which is then frame order. None for any other set of names (frame_number decides).
-
-    Sorted strings that share a prefix at both ends share it throughout, so one look at the
-    first and last name and one at all digit fields together replace a parse per name
-    (profiled: 0.3 instead of 1.4 us a frame file)."""
-    if not names:
-        return None
-    names.sort()
-    first, last = names[0], names[-1]
-    width = len(first)
-    end = width - len(_SUFFIX)
-    start = len(first[:end].rstrip(_DIGITS))
-    if start == end or first[:start] != last[:start] or set(map(len, names)) != {width}:
-        return None
-    fields = [n[start:end] for n in names]
-    digits = "".join(fields)
-    if not (digits.isascii() and digits.isdigit()):
-        return None
-    return list(map(int, fields))
-
 
 # zero x,y,c for n points, as doubles: what a missing person or hand contributes
 _ZERO_DOUBLES = {n: bytes(8 * 3 * n) for n in {POINTS, *(n for _, n in PARTS)}}
@@ -115,7 +35,7 @@ _ZERO_DOUBLES = {n: bytes(8 * 3 * n) for n in {POINTS, *(n for _, n in PARTS)}}
 _Object, _Array = simdjson.Object, simdjson.Array
 
 
-class _NotSimple(Exception):
+class _NotSimple(SltNbError):
     """A frame the fast path does not take; the checked path reads it and names what is wrong."""
 
 
@@ -224,53 +144,6 @@ def _fast_frame(parser, raw: bytes, out: list) -> tuple[dict[str, int] | None, b
     return added, had_face
 
 
-_READ_SIZE = 1 << 16  # a frame is ~3.5 KB; bigger files are read in further calls
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-
-
-def _read_file(path: str) -> bytes:
-    """The file's bytes, or ClipError naming it (a folder, a dangling or looping link, no permission)."""
-    return _read_frame(path)[0]
-
-
-def _read_frame(path: str, name: str | None = None, dir_fd: int | None = None) -> tuple[bytes, os.stat_result]:
-    """The file's bytes and its stat (size and mtime for the resume key, at no extra system call).
-
-    With `dir_fd` (its folder, open) the file is opened by `name` relative to it: the kernel walks
-    one name instead of the whole path (profiled: 2.7 instead of 3.4 us an open here).
-    """
-    try:
-        return _read_bytes(path, name, dir_fd)
-    except IsADirectoryError:
-        raise ClipError(f"{path}: is a folder; expected a frame file") from None
-    except FileNotFoundError:
-        what = "dangling symbolic link" if os.path.islink(path) else "frame file vanished"
-        raise ClipError(f"{path}: {what}; expected a frame file") from None
-    except OSError as exc:
-        raise ClipError(f"{path}: cannot read the frame file: {exc.strerror or exc}") from None
-
-
-def _read_bytes(path: str, name: str | None = None, dir_fd: int | None = None) -> tuple[bytes, os.stat_result]:
-    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; the
-    # stat of the open file then refuses anything but a regular file before a read can block.
-    fd = os.open(path if dir_fd is None else name, _OPEN_FLAGS, dir_fd=dir_fd)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            if stat.S_ISDIR(info.st_mode):
-                raise IsADirectoryError(path)
-            raise ClipError(f"{path}: {file_kind(info.st_mode)}, not a regular file; expected a frame file")
-        data = os.read(fd, _READ_SIZE)
-        if len(data) == _READ_SIZE:
-            chunks = [data]
-            while chunk := os.read(fd, _READ_SIZE):
-                chunks.append(chunk)
-            data = b"".join(chunks)
-    finally:
-        os.close(fd)
-    return data, info
-
-
 def read_openpose_frames(
     paths: list[str], frame_size: tuple[int, int] | None = (1280, 720), with_confidence: bool = False
 ) -> tuple[np.ndarray, FrameCounts] | tuple[np.ndarray, FrameCounts, np.ndarray]:
@@ -313,9 +186,9 @@ def _read_opened(paths: list[str], frame_size: tuple[int, int] | None, names: li
     added_counts: dict[str, int] = {}
     no_face = size = newest = 0
     parser = simdjson.Parser()  # one per call: its documents must be gone before it parses again
-    fast = _fast_frame
+    fast, read = _fast_frame, read_frame  # locals: looked up once a clip, not once a frame
     for path, name in zip(paths, names):
-        raw, info = _read_frame(path, name, dir_fd)
+        raw, info = read(path, name, dir_fd)
         size += info.st_size
         if info.st_mtime_ns > newest:
             newest = info.st_mtime_ns
@@ -370,25 +243,6 @@ def read_openpose_clip(
     return (xy, counts, files, confidence) if with_confidence else (xy, counts, files)
 
 
-def frame_files_fingerprint(directory: str) -> list:
-    """[frame files, their bytes, newest mtime_ns of them and the folder] of one clip folder,
-    by stat: what a resumed export compares with the fingerprint its read recorded (a renamed,
-    added, removed or rewritten frame file changes it). ["missing"] or ["unreadable"] otherwise."""
-    try:
-        files = list_frame_files(directory)
-        newest = os.stat(directory).st_mtime_ns
-        size = 0
-        for path in files.paths:
-            info = os.stat(path)
-            size += info.st_size
-            newest = max(newest, info.st_mtime_ns)
-    except ClipError:
-        return ["missing"] if not os.path.isdir(directory) else ["unreadable"]
-    except OSError:
-        return ["unreadable"]
-    return [len(files.paths), size, newest]
-
-
 def read_openpose_faces(paths: list[str], frame_size: tuple[int, int] | None = (1280, 720),
                         with_confidence: bool = False):
     """Face x,y (T, 140) of the same person `read_openpose_frames` picks; zeros where no face.
@@ -402,7 +256,7 @@ def read_openpose_faces(paths: list[str], frame_size: tuple[int, int] | None = (
     xy = np.zeros((len(paths), n, 2), dtype=np.float32)
     confidence = np.zeros((len(paths), n), dtype=np.float32)
     for i, path in enumerate(paths):
-        raw = _read_file(path)
+        raw = read_frame_file(path)
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from slt_nb.atomic import atomic_path
-from slt_nb.errors import VideoError
+from slt_nb.errors import ParameterError, VideoError
 
 
 def sample_frame_indices(clip_frames: int, num_frames: int) -> np.ndarray:
@@ -26,9 +26,9 @@ def sample_frame_indices(clip_frames: int, num_frames: int) -> np.ndarray:
     every sample has exactly num_frames rows.
     """
     if num_frames < 1:
-        raise ValueError(f"num_frames must be at least 1, got {num_frames}")
+        raise ParameterError(f"num_frames must be at least 1, got {num_frames}")
     if clip_frames < 1:
-        raise ValueError(f"a clip needs at least one frame to sample from, got {clip_frames}")
+        raise ParameterError(f"a clip needs at least one frame to sample from, got {clip_frames}")
     if num_frames == 1:
         return np.array([(clip_frames - 1) // 2], dtype=np.int64)
     return np.rint(np.linspace(0, clip_frames - 1, num_frames)).astype(np.int64)
@@ -243,7 +243,7 @@ def _encode(tmp, path, frames, fps, codec, options, av, Fraction) -> None:
             for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                 container.mux(packet)
         if stream is None:
-            raise ValueError(f"{path}: no frames to write")
+            raise ParameterError(f"{path}: no frames to write")
         for packet in stream.encode():
             container.mux(packet)
     finally:

@@ -217,7 +217,7 @@ def test_the_fixed_width_shortcut_numbers_frames_exactly_as_each_name_would(seed
     """list_frame_files takes the numbers of fixed-width names in one go; wherever it does, they
     are what frame_number gives each name, in frame order (mixed widths, prefixes, letters and
     non-ASCII digits among the names fall back to frame_number)."""
-    from slt_nb.formats.openpose import _fixed_width_numbers, frame_number
+    from slt_nb.formats.openpose_files import _fixed_width_numbers, frame_number
 
     rng = np.random.default_rng(seed)
     width = int(rng.integers(1, 13))
