@@ -101,6 +101,13 @@ class WriteRefused(SltNbError, OSError):
     """
 
 
+class OutputWriteError(WriteRefused):
+    """A refused write of a run's outputs: the message names the path and the space needed.
+
+    What to do: as for WriteRefused; the previous export stays whole.
+    """
+
+
 class OutputLocked(SltNbError, RuntimeError):
     """Another run holds the output folder.
 

@@ -29,13 +29,9 @@ import time
 from pathlib import Path
 
 from slt_nb.atomic import atomic_write_text, file_sha256, process_alive, remove_stale_temps, temp_path_for
-from slt_nb.errors import OutputLocked, WriteRefused
+from slt_nb.errors import OutputLocked, OutputWriteError
 
 LOCK_NAME = ".slt_nb.lock"
-
-
-class OutputWriteError(WriteRefused):
-    """The machine refused a write (full disk, size limit, I/O error, no permission): the message names the path and the space needed."""
 
 
 _held: dict[str, int] = {}  # lock path -> nesting depth in this process

@@ -211,7 +211,8 @@ class WLASLPoseSource:
         self.directory = Path(directory)
         self.index_file = self.directory / "index.csv"
         self.name = f"WLASL poses ({self.directory})"
-        from slt_nb.extract import estimator_parts, recorded_estimator
+        from slt_nb.formats.extraction import recorded_estimator
+        from slt_nb.registry import estimator_parts
 
         self.parts = estimator_parts(recorded_estimator(self.directory))
         self.layout = parts_layout(self.parts)

@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from slt_nb.errors import ConfigError
-from slt_nb.export.consistency import conflicts, split_parameters
+from slt_nb.formats.manifest import conflicts, split_parameters
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, SIGNFORMER_SPLIT, file_sha256
 from slt_nb.signformer.safe_yaml import load_config_file
 from slt_nb.signformer.split_parts import read_split_parts, value_kind, whole_number

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from slt_nb.errors import ConfigError
+from slt_nb.errors import DataFileError
 from slt_nb.formats.manifest import read_manifest
 
 
@@ -49,6 +50,8 @@ def _checked_manifest(manifest_file: Path) -> dict:
         manifest = read_manifest(manifest_file)
     except UnicodeDecodeError as exc:
         raise _bad(manifest_file, f"not UTF-8 text (byte {exc.start})") from None
+    except DataFileError as exc:  # a version newer than this slt-nb, a document that is no manifest
+        raise ConfigError(str(exc), manifest_file) from None
     except ValueError as exc:
         raise _bad(manifest_file, f"not JSON: {exc}") from None
     except RecursionError:

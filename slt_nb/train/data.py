@@ -18,7 +18,8 @@ from torch.utils.data import Dataset
 from slt_nb.train.inputs import (POSE_PARTS, Augmentation, pose_input_dim, check_feature_arrays, pose_frames,
                                  read_video_frames)
 from slt_nb.errors import ClipError, DataFileError, MissingInput, ParameterError, VideoError
-from slt_nb.extract import estimator_parts, recorded_estimator
+from slt_nb.formats.extraction import recorded_estimator
+from slt_nb.registry import estimator_parts
 from slt_nb.paths import inside, plain_name
 from slt_nb.formats.extraction import INDEX_COLUMNS, SkippedVideo, check_pose_arrays, read_class_list, read_npz
 
