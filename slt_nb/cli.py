@@ -189,6 +189,9 @@ def check_before_kernel(parameters: dict) -> None:
         value = parameters.get(name)
         if isinstance(value, str) and value and "{" not in value and not Path(value).exists():
             raise MissingInput(f"{name} {value} does not exist")
+    from slt_nb.settings import check_reader_settings
+
+    check_reader_settings(dict(parameters))  # frame_size, source_fps, ...: a bad value is one line now
 
 
 def build_parser() -> argparse.ArgumentParser:

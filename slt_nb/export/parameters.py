@@ -18,6 +18,7 @@ from slt_nb.engine import EngineSettings
 from slt_nb.errors import ParameterError
 from slt_nb.export.features import FeatureOptions, FeatureTransform
 from slt_nb.formats.pami import SIGNFORMER_MAX_SENT_LENGTH, SIGNFORMER_MIN_FRAMES
+from slt_nb.settings import check_reader_settings
 from slt_nb.params import load_params, parse_flag, parse_list, parse_number, resolve
 
 DEFAULT_OUTPUT_DIR = "outputs/exports"  # relative to the repository root
@@ -58,7 +59,7 @@ def load_export_params(name: str, overrides: dict | None = None) -> dict:
     params = load_params(name, overrides)
     for key, value in export_defaults().items():
         params.setdefault(key, value)
-    return params
+    return check_reader_settings(params)
 
 
 @dataclass(frozen=True)

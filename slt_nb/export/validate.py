@@ -22,16 +22,16 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import pickle
 import sys
 import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from slt_nb.errors import DataFileError, MissingInput
+from slt_nb.errors import DataFileError, MissingInput, UnsafeFile
 from slt_nb.formats.manifest import manifest_conflicts, manifest_from_document, read_manifest, read_manifest_json
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MAX_SENT_LENGTH, SIGNFORMER_MIN_FRAMES, file_sha256
+from slt_nb.formats.safe_pickle import unpickle_samples
 from slt_nb.signformer.memory import manifests_in, ram_summary_lines
 
 REQUIRED_KEYS = ("name", "signer", "gloss", "text", "sign")
@@ -180,7 +180,7 @@ def _load_whole(path: Path, add) -> list | None:
     """
     try:
         with gzip.open(path, "rb") as stream:
-            samples = pickle.load(stream)
+            samples = unpickle_samples(stream, str(path))  # restricted: nothing in the part runs
             try:
                 trailing = 0
                 while block := stream.read(1 << 20):
@@ -193,6 +193,9 @@ def _load_whole(path: Path, add) -> list | None:
                     add("warning", "gzip", f"{trailing} bytes after the pickled list (Signformer ignores them)")
     except FileNotFoundError:
         add("error", "load", "part file missing")
+        return None
+    except UnsafeFile as exc:
+        add("error", "unsafe", f"{exc}: do not give this file to Signformer (its pickle.load would run it)")
         return None
     except Exception as exc:  # whatever gzip/pickle raise, Signformer would raise too
         add("error", "load", f"gzip + pickle.load failed: {type(exc).__name__}: {exc}")

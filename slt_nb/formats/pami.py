@@ -21,7 +21,6 @@ before). Compression runs inline: a background thread only competed with the nex
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import pickle
@@ -278,10 +277,14 @@ class PartWriter:
 
 
 def load_signformer(path: str | os.PathLike) -> list[dict]:
-    """Load a `.pami0` file exactly as Signformer does: gzip, then one pickle.load."""
-    _torch()
-    with gzip.open(path, "rb") as f:
-        return pickle.load(f)
+    """Load a `.pami0` file as Signformer does (gzip, then one pickle), through the restricted unpickler.
+
+    The same list of sample dicts `pickle.load` gives, but nothing in the file runs: a type other
+    than a sample's is refused with `UnsafeFile` naming the file (`slt_nb.formats.safe_pickle`).
+    """
+    from slt_nb.formats.safe_pickle import load_samples
+
+    return load_samples(path)
 
 
 def sorted_parts(paths) -> list[str]:

@@ -6,10 +6,8 @@ field then holds, and `padding_value` is what Signformer's `+ 1e-8` makes of a p
 """
 from __future__ import annotations
 
-import gzip
 import json
 import os
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -121,33 +119,16 @@ def narrow_sample(sign, width: int | None) -> FrameSequence:
     return FrameSequence(sign + FRAME_EPSILON, full)
 
 
-class NarrowingUnpickler(pickle.Unpickler):
-    """Unpickles a part, narrowing each sample's frames as they are read.
-
-    slt_nb parts store a sample as `torch.Tensor(<float32 ndarray (T, feature_size)>)`. Here
-    that constructor keeps only the first `width` columns (plus 1e-8) when the rest are zeros,
-    so a full-width copy of a sample lives only while it is being read, never a whole part.
-    Anything else (torch's own tensor pickles, other dtypes) is rebuilt as usual.
-    """
-
-    def __init__(self, file, width: int | None):
-        super().__init__(file)
-        self.width = width
-
-    def find_class(self, module, name):
-        if (module, name) == ("torch", "Tensor") and self.width is not None:
-            return self.frames_from_array
-        return super().find_class(module, name)
-
-    def frames_from_array(self, *args):
-        torch = _torch()
-        array = args[0] if len(args) == 1 else None
-        if isinstance(array, np.ndarray) and array.ndim == 2 and array.dtype == np.float32:
-            return narrow_sample(torch.from_numpy(array), self.width)
-        return torch.Tensor(*args)
-
-
 def read_part(path: str | os.PathLike, width: int | None) -> list:
-    """A part's sample dicts, Signformer's format; `sign` already narrowed when width is known."""
-    with gzip.open(path, "rb") as f:
-        return NarrowingUnpickler(f, width).load()
+    """A part's sample dicts, Signformer's format; `sign` already narrowed when width is known.
+
+    Read through the restricted unpickler (`slt_nb.formats.safe_pickle`): nothing in a part runs,
+    and each sample's frames are narrowed as they are built, so a full-width copy of a sample
+    lives only while it is being read, never a whole part.
+    """
+    from slt_nb.formats.safe_pickle import load_samples
+
+    def narrowed(sign):
+        return narrow_sample(sign, width) if width is not None and sign.dim() == 2 else sign
+
+    return load_samples(path, on_sign=narrowed)
