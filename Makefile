@@ -19,10 +19,10 @@ env: $(BIN)/.installed
 demo: env
 	$(BIN)/slt-nb demo
 
-# Lint first (seconds), then the suite; one test: $(BIN)/python -m pytest tests/datasets/test_lsfb.py -k frame_range
+# Lint first (seconds), then the suite on every core (pytest-xdist); one test: $(BIN)/python -m pytest tests/datasets/test_lsfb.py -k frame_range
 test: env
 	$(BIN)/ruff check slt_nb tests benchmarks data notebooks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 clean-outputs:
 	find outputs -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
