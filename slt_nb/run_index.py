@@ -9,6 +9,12 @@ Several `slt-nb` commands may finish at once: the merge runs under an exclusive 
 file beside the records (`.index.json.lock`), so none of their records is lost. Both files are
 written atomically, so a reader never sees half a page.
 
+An export run's row says, under the dataset's name, what tells it apart from another export of
+the same dataset: its feature layout, normalisation and fps (`export_variant`). They are read
+from what the export wrote (its manifest's per-split `parameters`) when the run found a manifest,
+else from what was asked (the run's parameters over the params file over the export's defaults),
+marked "asked". Records written before the index kept them show no such line.
+
 Every string the page shows (errors quote dataset text, parameters hold paths) is HTML-escaped.
 """
 from __future__ import annotations
@@ -17,11 +23,16 @@ import fcntl
 import html
 import json
 import os
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import yaml
+
 from slt_nb.atomic import atomic_write_text
-from slt_nb.params import resolve
+from slt_nb.errors import SltNbError
+from slt_nb.formats.manifest import read_manifest
+from slt_nb.params import load_params, resolve
 
 # Where the runner, `make demo` and the notebook commands keep the index unless told otherwise.
 DEFAULT_INDEX = "outputs/index.html"
@@ -44,6 +55,7 @@ class RunResult:
     started: str
     key_result: str = ""  # from the notebook's summary box (slt_nb.summary_box)
     status_text: str = ""  # "ok, 3 warnings", "ok, 12 rows skipped", or the status
+    variant: dict = field(default_factory=dict)  # an export's layout, normalize, fps (`export_variant`)
 
     @property
     def ok(self) -> bool:
@@ -107,6 +119,7 @@ td.result {{ min-width: 16em; }}
 td.status, td.links {{ white-space: nowrap; }}
 td.params {{ min-width: 22em; max-width: 32em; font-size: 0.85em; overflow-wrap: anywhere; }}
 td.error pre {{ white-space: pre-wrap; }}
+div.variant {{ font-size: 0.8em; color: #555; white-space: nowrap; }}
 </style></head><body>
 <h1>slt-nb runs</h1>
 <p>{count}: {summary}. Peak memory is the kernel's RSS with its
@@ -136,7 +149,7 @@ def _index_row(r: dict, base: Path) -> str:
     colour = _STATUS_STYLE.get(r["status"], "black")
     params = ", ".join(f"{k}={json.dumps(v)}" for k, v in r["parameters"].items())
     return ("<tr>"
-            f"<td>{html.escape(r['notebook'])}</td><td>{html.escape(r['dataset'])}</td>"
+            f"<td>{html.escape(r['notebook'])}</td><td>{html.escape(r['dataset'])}{_variant_line(r.get('variant'))}</td>"
             f"<td>{html.escape(r['split'] or _splits_text(r['parameters'].get('splits')))}</td>"
             f"<td class='status' style='color:{colour}'><b>{html.escape(r.get('status_text') or r['status'])}</b></td>"
             f"<td class='result'>{html.escape(r.get('key_result', ''))}</td>"
@@ -173,3 +186,122 @@ def _error_cell(error: str) -> str:
     if first == error.strip():
         return html.escape(first)
     return f"<details><summary>{html.escape(first)}</summary><pre>{html.escape(error)}</pre></details>"
+
+
+# --- what tells two exports of one dataset apart -------------------------------------------
+
+# The export parameters shown under the dataset's name; the others are in the parameters column.
+VARIANT_KEYS = ("feature_layout", "normalize", "fps")
+# A manifest from before the export recorded its parameters was written with the seed options
+# (as `formats.manifest.split_parameters` reads it).
+_BEFORE_RECORDED = {"feature_layout": "seed", "normalize": "frame", "fps": None}
+# The line the export notebook prints once its manifest is written: `print("manifest:", path)`.
+_MANIFEST_LINE = re.compile(r"^manifest: (\S.*\.manifest\.json)\s*$", re.MULTILINE)
+
+
+def export_variant(notebook: str, parameters: dict, nb=None, summary: dict | None = None) -> dict:
+    """An export run's (notebooks/export.ipynb) feature layout, normalize and fps for its index
+    row; {} for other runs.
+
+    From what the export wrote when the executed notebook `nb` names its manifest (for the
+    splits this run exported, by its summary box's `splits` or the `splits` parameter), with
+    `"from": "manifest"`; else from what was asked, with `"from": "parameters"`: a failed run
+    may have written nothing, and its row should still say which export it tried.
+    """
+    if Path(notebook).stem != "export":
+        return {}
+    path = _printed_manifest(nb)
+    parameters = parameters if isinstance(parameters, dict) else {}
+    splits = ((summary or {}).get("facts") or {}).get("splits") or parameters.get("splits")
+    run_splits = [s.strip() for s in _splits_text(splits).split(",")]
+    recorded = _recorded_variant(path, run_splits) if path is not None else {}
+    return recorded or _asked_variant(parameters)
+
+
+def _printed_manifest(nb) -> Path | None:
+    """The manifest path the executed export notebook printed (the last one), or None."""
+    found = None
+    for cell in (nb or {}).get("cells", []):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                text = out.get("text", "")
+                matches = _MANIFEST_LINE.findall("".join(text) if isinstance(text, list) else str(text))
+                found = matches[-1] if matches else found
+    return resolve(found.strip()) if found else None
+
+
+def _recorded_variant(path: Path, run_splits: list[str]) -> dict:
+    """The variant the manifest at `path` records for the run's splits (all its splits when none of
+    them is listed there); {} when it cannot be read."""
+    try:
+        manifest = read_manifest(path)
+    except (OSError, ValueError, SltNbError):
+        return {}
+    splits = manifest.splits if isinstance(manifest.splits, dict) else {}
+    names = [s for s in splits if s in run_splits] or list(splits)
+    if not names:
+        return {}
+    values: dict[str, list] = {key: [] for key in VARIANT_KEYS}
+    for name in names:
+        entry = splits[name]
+        recorded = entry.get("parameters") if isinstance(entry, dict) else None
+        recorded = recorded if isinstance(recorded, dict) else _BEFORE_RECORDED
+        for key in VARIANT_KEYS:
+            if recorded.get(key) not in values[key]:
+                values[key].append(recorded.get(key))
+    # splits that disagree (an older split left in the manifest) show every value, not the first
+    variant = {key: found[0] if len(found) == 1 else found for key, found in values.items()}
+    return {**variant, "from": "manifest"}
+
+
+def _asked_variant(parameters: dict) -> dict:
+    """The variant as asked: the run's value, else the params file's, else the export's default."""
+    # a lazy import: the export's defaults live with the export, and only export runs need them
+    from slt_nb.export.parameters import export_defaults
+
+    defaults = export_defaults()
+    dataset = parameters.get("dataset")
+    try:
+        from_file = load_params(str(dataset)) if isinstance(dataset, str) and dataset else {}
+    except (SltNbError, OSError, ValueError, yaml.YAMLError):
+        from_file = {}  # a path (an export to inspect) or an unreadable params file: defaults only
+    variant = {}
+    for key in VARIANT_KEYS:
+        value = parameters.get(key)
+        value = from_file.get(key) if value is None and isinstance(from_file, dict) else value
+        variant[key] = defaults.get(key) if value is None else value
+    return {**variant, "from": "parameters"}
+
+
+def _variant_line(variant) -> str:
+    """The second line of an export's dataset cell: `aligned · shoulders · fps 25`; "" without one."""
+    if not isinstance(variant, dict) or not any(key in variant for key in VARIANT_KEYS):
+        return ""
+    layout = _variant_value(variant.get("feature_layout"), name_only=True)
+    text = f"{layout} · {_variant_value(variant.get('normalize'))} · fps {_fps_text(variant.get('fps'))}"
+    if variant.get("from") == "manifest":
+        title = "as the export's manifest records it"
+    else:
+        text += " (asked)"
+        title = "as asked (run parameters, params file, export defaults): the run left no manifest to read"
+    title = f"feature_layout, normalize, fps {title}"
+    return f"<div class='variant' title='{html.escape(title)}'>{html.escape(text)}</div>"
+
+
+def _variant_value(value, name_only: bool = False) -> str:
+    """A variant value as text; a layout file given by its path shows by its file name."""
+    if isinstance(value, list):
+        return " / ".join(_variant_value(v, name_only) for v in value)
+    text = "" if value is None else str(value)
+    return Path(text).name if name_only and ("/" in text or os.sep in text) else text
+
+
+def _fps_text(fps) -> str:
+    """`source` for no resampling (null), else the rate: 25, 29.97."""
+    if isinstance(fps, list):
+        return " / ".join(_fps_text(f) for f in fps)
+    if fps is None:
+        return "source"
+    if isinstance(fps, (int, float)) and not isinstance(fps, bool):
+        return f"{fps:g}"
+    return str(fps)

@@ -38,7 +38,7 @@ from slt_nb.errors import ParameterError, SltNbError
 from slt_nb.memory import MemoryMonitor
 from slt_nb.params import PARAMS_DIR, REPO_ROOT, load_params, merged_parameters, resolve
 from slt_nb.progress import CELLS, ConsoleLine, Event, Listener
-from slt_nb.run_index import DEFAULT_INDEX, RunResult, write_index
+from slt_nb.run_index import DEFAULT_INDEX, RunResult, export_variant, write_index
 
 # The index page moved to slt_nb.run_index; importable from here for the test that imports it so.
 from slt_nb.run_index import index_html  # noqa: F401  (re-export)
@@ -206,7 +206,8 @@ def run_notebook(run: Run, kernel_name: str = DEFAULT_KERNEL, cell_timeout: floa
         error = (error + "; " if error else "") + "no output notebook was written"
     return RunResult(run.notebook, _rel(output), html_path, run.parameters, run.dataset, run.split, status,
                      error, round(seconds, 2), round(peak_mb, 1), started,
-                     key_result=(found or {}).get("key_result", ""), status_text=status_text(status, found))
+                     key_result=(found or {}).get("key_result", ""), status_text=status_text(status, found),
+                     variant=export_variant(run.notebook, run.parameters, nb, found))
 
 
 def _execute(run: Run, output: Path, kernel_name: str, cell_timeout: float | None,

@@ -226,3 +226,91 @@ def test_an_extraction_report_and_the_index_say_videos_skipped(tmp_path):
     page = report.with_suffix(".html").read_text(encoding="utf-8")
     assert "(2 videos skipped)" in page and "rows skipped" not in page
     assert "ok, 2 videos skipped" in index.read_text(encoding="utf-8")
+
+
+# --- what tells two exports of one dataset apart: layout, normalisation, fps under the dataset ---
+
+def _record(tmp_path, output: str, **extra) -> dict:
+    report = tmp_path / output
+    report.write_text("{}")
+    return {"notebook": "notebooks/export.ipynb", "output": str(report), "html": None, "parameters": {},
+            "dataset": "How2Sign", "split": "", "status": "ok", "error": "", "seconds": 1.0, "peak_mb": 10.0,
+            "started": "2026-12-07T22:00:00", **extra}
+
+
+def test_a_seed_and_an_aligned_export_of_one_dataset_differ_visibly_in_their_index_rows(tmp_path):
+    from slt_nb.run_index import index_html
+
+    seed = _record(tmp_path, "seed.ipynb", variant={"feature_layout": "seed", "normalize": "frame", "fps": None,
+                                                    "from": "manifest"})
+    aligned = _record(tmp_path, "aligned.ipynb", variant={"feature_layout": "aligned", "normalize": "shoulders",
+                                                          "fps": 25.0, "from": "manifest"})
+    parser = TableRows()
+    parser.feed(index_html([seed, aligned], tmp_path))
+    assert [row[1] for row in parser.rows] == ["How2Signseed · frame · fps source",
+                                               "How2Signaligned · shoulders · fps 25"]
+
+
+def test_a_record_without_a_variant_renders_as_before(tmp_path):
+    from slt_nb.run_index import index_html
+
+    old = _record(tmp_path, "old.ipynb")  # written to index.json before the index kept the variant
+    inspect = _record(tmp_path, "inspect.ipynb", notebook="notebooks/inspect.ipynb", variant={})
+    page = index_html([old, inspect], tmp_path)
+    assert "class='variant'" not in page and page.count("<td>How2Sign</td>") == 2
+
+
+def _executed_export(manifest_path) -> dict:
+    """An executed export notebook as far as the index reads it: the line naming its manifest."""
+    return new_notebook(cells=[new_code_cell("print('manifest:', path)", outputs=[nbformat.v4.new_output(
+        "stream", name="stdout", text=f"manifest: {manifest_path}\n")])])
+
+
+def test_an_export_runs_variant_is_what_its_manifest_records_for_the_splits_it_exported(tmp_path):
+    from slt_nb.formats.manifest import Manifest
+    from slt_nb.run_index import export_variant
+
+    path = tmp_path / "How2Sign-1024.manifest.json"
+    Manifest({"dataset": "How2Sign", "splits": {
+        "train": {"samples": 1},  # exported before the manifest recorded parameters: the seed options
+        "val": {"samples": 1, "parameters": {"feature_layout": "aligned", "normalize": "shoulders", "fps": 25.0}},
+    }}).write(path)
+    nb = _executed_export(path)
+    asked_seed = {"dataset": "How2Sign", "feature_layout": "seed"}  # the manifest, not the asking, is what was written
+    assert export_variant("notebooks/export.ipynb", asked_seed, nb, {"facts": {"splits": "val"}}) == {
+        "feature_layout": "aligned", "normalize": "shoulders", "fps": 25.0, "from": "manifest"}
+    both = export_variant("notebooks/export.ipynb", {"splits": "train,val"}, nb, None)
+    assert both == {"feature_layout": ["seed", "aligned"], "normalize": ["frame", "shoulders"], "fps": [None, 25.0],
+                    "from": "manifest"}
+    assert export_variant("notebooks/inspect.ipynb", {}, nb, None) == {}  # only export runs have one
+
+
+def test_an_export_that_left_no_manifest_shows_what_was_asked_marked_so(tmp_path):
+    from slt_nb.run_index import export_variant, index_html
+
+    asked = export_variant("notebooks/export.ipynb", {"dataset": "How2Sign", "fps": 25}, None, None)
+    assert asked == {"feature_layout": "seed", "normalize": "frame", "fps": 25, "from": "parameters"}
+    gone = export_variant("notebooks/export.ipynb", {"dataset": "outputs/x", "feature_layout": "aligned"},
+                          _executed_export(tmp_path / "gone.manifest.json"), None)
+    assert gone == {"feature_layout": "aligned", "normalize": "frame", "fps": None, "from": "parameters"}
+    parser = TableRows()
+    parser.feed(index_html([_record(tmp_path, "failed.ipynb", status="failed", variant=gone)], tmp_path))
+    assert parser.rows[0][1] == "How2Signaligned · frame · fps source (asked)"
+
+
+@pytest.mark.slow
+def test_the_index_tells_a_seed_export_from_an_aligned_one_of_the_same_dataset(tmp_path):
+    from slt_nb import cli
+
+    index = tmp_path / "index.html"
+    for name, extra in (("seed", []), ("aligned", ["-p", "feature_layout", "aligned", "-p", "normalize", "shoulders",
+                                                   "-p", "fps", "25"])):
+        assert cli.main(["export", "How2Sign", "-p", "splits", "val", "-p", "output_dir", str(tmp_path / name),
+                         *extra, "-o", str(tmp_path / f"export-{name}.ipynb"), "--index", str(index)]) == 0
+    records = json.loads(index.with_suffix(".json").read_text(encoding="utf-8"))["runs"]
+    assert sorted((r["variant"]["feature_layout"], r["variant"]["from"]) for r in records) == [
+        ("aligned", "manifest"), ("seed", "manifest")]
+    parser = TableRows()
+    parser.feed(index.read_text(encoding="utf-8"))
+    assert sorted(row[1] for row in parser.rows) == ["How2Signaligned · shoulders · fps 25",
+                                                     "How2Signseed · frame · fps source"]
