@@ -1,7 +1,7 @@
 """Keypoint skeletons and feature layouts: the one place that says what each column means.
 
 Readers, padding, plots and tests all ask these objects instead of hard-coding column numbers.
-Index pairs follow ../shared/FORMATS.md (OpenPose BODY_25, 21-point hands, MediaPipe Pose 33).
+Index pairs follow docs/FORMATS.md (OpenPose BODY_25, 21-point hands, MediaPipe Pose 33).
 """
 from __future__ import annotations
 

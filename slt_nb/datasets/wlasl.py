@@ -4,7 +4,7 @@
 video is its gloss's index in `wlasl_class_list.txt`. `nslt_{100,300,1000,2000}.json` name the
 videos of the WLASL100/300/... subsets. Videos made by the official preprocessing,
 `videos/<video_id>.mp4`, are already trimmed to the sign; raw downloads are cut with the
-instance's frame_start/frame_end (1-based, inclusive, -1 = to the end). See ../shared/FORMATS.md.
+instance's frame_start/frame_end (1-based, inclusive, -1 = to the end). See docs/FORMATS.md.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ VIDEO_LAYOUTS = ("trimmed", "raw")
 
 from slt_nb.formats.extraction import SkippedVideo, read_class_list  # noqa: E402,F401  (re-exported)
 
-WLASL_FPS = 25.0  # the official preprocessing's frame rate (FORMATS.md)
+WLASL_FPS = 25.0  # the official preprocessing's frame rate (docs/FORMATS.md)
 
 
 @dataclass(frozen=True)

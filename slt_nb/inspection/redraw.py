@@ -5,7 +5,7 @@ clip with its face; benchmarks/bench_viewer.py). `FrameRenderer` draws the same 
 made once by `frame_figure` itself, for a *template* row in which every point the frame shows is
 at a distinct place, so each line and dot set that `draw_frame`, `draw_segment` and `draw_hand`
 draw can be traced back to the points it joins. A frame then only moves those artists to the
-frame's points, hides the ones whose points were not detected (the rule of plotting.py: a point
+frame's points, hides the ones whose points were not detected (the rule of plotting/framing.py: a point
 at (0, 0) is never drawn), redraws them over the kept background (axes, ticks, legend) and
 encodes the canvas's pixels as PNG.
 
