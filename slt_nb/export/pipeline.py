@@ -82,7 +82,7 @@ def export_split(
         entry = finish_entry(reader, split, options, plan, merge_fragments([fragments[i] for i in sorted(fragments)]),
                              parts=parts, names=names, failed=failed, started=started,
                              run={"workers": workers, "engine": runner.describe(), "resumed_parts": resumed},
-                             features=transform.describe(getattr(reader, "point_confidence", None)))
+                             features=transform.describe(reader.point_confidence))
         written = [p["file"] for p in entry["parts"]]
         path, text = manifest_with(reader, split, entry, options)
         staging.publish(written, parts_to_remove(reader, split, options, set(written)), path, text)

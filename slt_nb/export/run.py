@@ -27,8 +27,7 @@ def run_export(params: "dict | ExportParameters", monitor=None, progress=None, s
     export = ExportParameters.from_params(params, progress=show_progress)
     reader = reader_from_params(export.params)
     options = export.options
-    if hasattr(reader, "require_splits"):
-        reader.require_splits(export.splits)  # a missing split stops the run before any split is written
+    reader.require_splits(export.splits)  # a missing split stops the run before any split is written
     settings = export.engine
     with Engine.from_settings(settings, label=f"{reader.dataset} parts") as engine:
         for split in export.splits:

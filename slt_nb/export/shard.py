@@ -9,7 +9,6 @@ identical whatever the number of workers.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -21,7 +20,7 @@ from slt_nb.errors import ClipError, ParameterError
 from slt_nb.export.features import FeatureTransform
 from slt_nb.export.parameters import ExportOptions, feature_transform
 from slt_nb.formats.pami import PartWriter, part_name
-from slt_nb.journal import Staging, content_key, input_fingerprint, write_record
+from slt_nb.journal import Staging, content_key, write_record
 
 
 def plan_parts(items: list[ExportItem], chunk_size: int) -> list[list[ExportItem]]:
@@ -127,7 +126,7 @@ def _checked_frames(reader: DatasetReader, item: ExportItem, clip, transform: Fe
     if clip.frames.shape[0] == 0:
         raise ClipError(f"{item.clip}: no frames")
     frames, feature_counts = transform.apply(
-        clip.frames, item.clip, clip.fps or getattr(reader, "fps", None), clip.pixel_scale, clip.confidence)
+        clip.frames, item.clip, clip.fps or reader.fps, clip.pixel_scale, clip.confidence)
     if frames.shape[0] < options.min_frames:
         resampled = (f" after resampling {clip.frames.shape[0]} to {options.features.fps:g} fps"
                      if frames.shape[0] != clip.frames.shape[0] else "")
@@ -179,19 +178,14 @@ def part_key(reader: DatasetReader, split: str, options: ExportOptions, index: i
 
 
 def source_fingerprints(reader: DatasetReader, item: ExportItem) -> list:
-    """The fingerprints (slt_nb.journal.input_fingerprint) of what the reader reads for a clip:
-    the reader's own `source_fingerprints`, else those of its `source_files`."""
-    if hasattr(reader, "source_fingerprints"):
-        return reader.source_fingerprints(item)
-    return [input_fingerprint(path) for path in source_files(reader, item)]
+    """The fingerprints (slt_nb.journal.input_fingerprint) of what the reader reads for a clip (the
+    `Reader` base's default fingerprints its `source_files`)."""
+    return reader.source_fingerprints(item)
 
 
 def source_files(reader: DatasetReader, item: ExportItem) -> list[str]:
-    """The files or folders the reader reads for a clip: its own `source_files`, else the locator
-    when that is a path (a How2Sign keypoint folder, a .pose file)."""
-    if hasattr(reader, "source_files"):
-        return reader.source_files(item)
-    return [os.fspath(item.locator)] if isinstance(item.locator, (str, os.PathLike)) else []
+    """The files or folders the reader reads for a clip (the base's default: the locator, when a path)."""
+    return reader.source_files(item)
 
 
 def export_part(reader: DatasetReader, split: str, index: int, items: list[ExportItem], options: ExportOptions,
