@@ -72,6 +72,8 @@ class ExportParameters:
     splits: list[str]
     resume: bool = DEFAULT_RESUME
     max_sent_length: int = SIGNFORMER_MAX_SENT_LENGTH
+    # validate_with exports that disagree on layout, normalisation or fps: a warning, not an error
+    allow_mixed_layouts: bool = False
 
     @classmethod
     def from_params(cls, params: "dict | ExportParameters", progress: bool = False) -> "ExportParameters":
@@ -94,6 +96,7 @@ class ExportParameters:
             resume=parse_flag("resume", params.get("resume"), DEFAULT_RESUME),
             max_sent_length=parse_number("max_sent_length", params.get("max_sent_length"),
                                          SIGNFORMER_MAX_SENT_LENGTH, minimum=1),
+            allow_mixed_layouts=parse_flag("allow_mixed_layouts", params.get("allow_mixed_layouts"), False),
         )
 
     @property

@@ -15,6 +15,8 @@ and a sample that differs from the majority is the one blamed; at least 2 frames
 A manifest must be JSON with its splits and parts; a part file on disk that its manifest does
 not list is an error too (a `*.part*` glob in a training config would pick it up).
 Samples longer than max_sent_length are reported (Signformer drops them from training silently).
+Exports that disagree on layout, normalisation, coordinates, fps or min_confidence are an error, a
+warning with `--allow-mixed-layouts` (the mix is meant); different feature sizes are an error always.
 Exit status 1 when any check fails.
 """
 from __future__ import annotations
@@ -29,7 +31,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from slt_nb.errors import DataFileError, MissingInput, UnsafeFile
-from slt_nb.formats.manifest import manifest_conflicts, manifest_from_document, read_manifest, read_manifest_json
+from slt_nb.formats.manifest import (ALLOW_MIXED_HINT, MIXABLE, UNMIXABLE, manifest_conflicts, manifest_from_document,
+                                    read_manifest, read_manifest_json)
+from slt_nb.params import parse_flag
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MAX_SENT_LENGTH, SIGNFORMER_MIN_FRAMES, file_sha256
 from slt_nb.formats.safe_pickle import unpickle_samples
 from slt_nb.signformer.memory import manifests_in, ram_summary_lines
@@ -208,10 +212,16 @@ def _part_order(path: str):
     return (0, int(m.group(1)), path) if m else (1, 0, path)
 
 
-def validate_exports(inputs, max_sent_length: int = SIGNFORMER_MAX_SENT_LENGTH, feature_size: int | None = None) -> ValidationReport:
-    """Validate every part of the given exports (manifests, export folders or part files)."""
+def validate_exports(inputs, max_sent_length: int = SIGNFORMER_MAX_SENT_LENGTH, feature_size: int | None = None,
+                     allow_mixed_layouts: bool = False) -> ValidationReport:
+    """Validate every part of the given exports (manifests, export folders or part files).
+
+    `allow_mixed_layouts` (a bool, or a yes/no word as papermill's `-p` passes it) makes exports that
+    disagree on layout, normalisation or fps a warning: they are meant to be trained together anyway.
+    """
     import torch
 
+    allow_mixed_layouts = parse_flag("allow_mixed_layouts", allow_mixed_layouts, False)
     report = ValidationReport()
     names: dict[str, str] = {}  # sample name -> first part file holding it
     sizes: list[tuple[str, str, str, int]] = []  # (dataset, part file, sample, features), judged at the end
@@ -273,7 +283,7 @@ def validate_exports(inputs, max_sent_length: int = SIGNFORMER_MAX_SENT_LENGTH, 
                     add("warning", "max_sent_length",
                         f"{sign.shape[0]} frames > max_sent_length {max_sent_length}: dropped from training", name)
     report.findings += _feature_size_findings(sizes, feature_size)
-    report.findings += _parameter_findings(inputs)
+    report.findings += _parameter_findings(inputs, allow_mixed_layouts)
     report.findings += _clips_in_two_splits(inputs)
     return report
 
@@ -314,11 +324,15 @@ def _clips_in_two_splits(inputs) -> list[Finding]:
     return findings
 
 
-def _parameter_findings(inputs) -> list[Finding]:
-    """Errors where exports (or splits of one) to be trained together disagree on what a number means."""
+def _parameter_findings(inputs, allow_mixed_layouts: bool = False) -> list[Finding]:
+    """Errors (warnings, where the mix is allowed) where exports, or splits of one, to be trained
+    together disagree on what a number means; different feature sizes are errors always."""
     manifests, bare = _manifests(inputs)
-    findings = [Finding("error", "parameters", ", ".join(str(p) for p, _ in manifests), "", message)
-                for message in manifest_conflicts([(p.name[: -len(".manifest.json")], m) for p, m in manifests])]
+    files, items = ", ".join(str(p) for p, _ in manifests), [(p.name[: -len(".manifest.json")], m) for p, m in manifests]
+    findings = [Finding("warning", "parameters", files, "", f"{m}; trained together anyway (allow_mixed_layouts)")
+                if allow_mixed_layouts else Finding("error", "parameters", files, "", f"{m}; {ALLOW_MIXED_HINT}")
+                for m in manifest_conflicts(items, MIXABLE)]
+    findings += [Finding("error", "parameters", files, "", m) for m in manifest_conflicts(items, UNMIXABLE)]
     stems = {p.name[: -len(".manifest.json")] for p, _ in manifests}
     for p in bare:
         if manifests and p.name.split(".pami0.")[0] not in stems:
@@ -359,9 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("inputs", nargs="+", help="export manifests, export folders, or .pami0 part files")
     ap.add_argument("--max-sent-length", type=int, default=SIGNFORMER_MAX_SENT_LENGTH)
     ap.add_argument("--feature-size", type=int, default=None, help="require this feature size")
+    ap.add_argument("--allow-mixed-layouts", action="store_true", help="exports that disagree on layout, "
+                    "normalisation or fps are trained together anyway: a warning, not an error")
     args = ap.parse_args(argv)
     try:
-        report = validate_exports(args.inputs, args.max_sent_length, args.feature_size)
+        report = validate_exports(args.inputs, args.max_sent_length, args.feature_size, args.allow_mixed_layouts)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

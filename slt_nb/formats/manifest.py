@@ -173,7 +173,9 @@ def skipped_by_reason(entry: dict) -> dict[str, int]:
 # `slt_nb.export.parameters.recorded_parameters`). Two exports (or two splits of one) that differ in any
 # of them hold numbers that mean different things in the same column: a model trained on both
 # learns the difference between corpora instead of the signs. `validate` and `signformer-config`
-# refuse such a mix with one error per parameter, naming who has which value.
+# refuse such a mix with one error per parameter, naming who has which value, unless the user says
+# the mix is meant (`allow_mixed_layouts`): then it is a warning. Rows of different widths are
+# refused always: Signformer cannot stack them at all.
 
 # In the order a user should fix them: columns first, then scale, then time.
 DECIDING = ("layout", "normalize", "coordinates", "fps", "min_confidence", "feature_size")
@@ -185,6 +187,10 @@ WHY = {
     "min_confidence": "points are dropped at different confidences",
     "feature_size": "the rows have different widths",
 }
+MIXABLE = tuple(key for key in DECIDING if key != "feature_size")  # what allow_mixed_layouts lets differ
+UNMIXABLE = tuple(key for key in DECIDING if key not in MIXABLE)  # refused even then
+ALLOW_MIXED_HINT = ("pass --allow-mixed-layouts (validate: --allow-mixed-layouts, export notebook: "
+                    "-p allow_mixed_layouts true) to train them together anyway")
 
 
 def split_parameters(manifest: dict, split: str) -> dict:
@@ -207,10 +213,10 @@ def split_parameters(manifest: dict, split: str) -> dict:
     return {key: params.get(key) for key in DECIDING}
 
 
-def conflicts(labelled: list[tuple[str, dict]]) -> list[str]:
-    """One message per deciding parameter on which the (label, parameters) disagree."""
+def conflicts(labelled: list[tuple[str, dict]], keys: tuple[str, ...] = DECIDING) -> list[str]:
+    """One message per deciding parameter (of `keys`) on which the (label, parameters) disagree."""
     messages = []
-    for key in DECIDING:
+    for key in keys:
         values: dict[str, list[str]] = {}
         for label, params in labelled:
             if key == "coordinates" and params.get(key) is None:
@@ -222,11 +228,11 @@ def conflicts(labelled: list[tuple[str, dict]]) -> list[str]:
     return messages
 
 
-def manifest_conflicts(items: list[tuple[str, dict]]) -> list[str]:
+def manifest_conflicts(items: list[tuple[str, dict]], keys: tuple[str, ...] = DECIDING) -> list[str]:
     """Conflicts among the splits of the given (label, manifest) pairs, each split labelled `label/split`."""
     labelled = [(f"{label}/{split}", split_parameters(manifest, split))
                 for label, manifest in items for split in manifest.get("splits", {})]
-    return conflicts(labelled)
+    return conflicts(labelled, keys)
 
 
 def parameters_table(items: list[tuple[str, dict]]):

@@ -1,7 +1,7 @@
 """Resolve a Signformer config written with export stems into one Signformer can load.
 
     slt-nb signformer-config IN.yaml > OUT.yaml
-    python -m slt_nb.signformer.config IN.yaml [-o OUT.yaml] [--data-root DIR] [--skip-sha256]
+    python -m slt_nb.signformer.config IN.yaml [-o OUT.yaml] [--root DIR] [--skip-sha256] [--allow-mixed-layouts]
 
 A config written the short way (`train: How2Sign-1024.pami0.train`,
 `feature_size: 1024`, `stream_train_parts: true`) cannot run: Signformer has no part-file or
@@ -14,7 +14,11 @@ streaming option, and with a list for `train` it needs lists for dev and test an
 - `feature_size` becomes a list, checked against every manifest; `multimodal: 0.0`, because
   Signformer's default turns its two-stream image+skeleton model on;
 - keys Signformer does not read are removed, each with a note (as YAML comments on top and
-  on stderr); required keys it lacks get Signformer's shipped values, also with a note.
+  on stderr); required keys it lacks get Signformer's shipped values, also with a note;
+- exports that disagree on what their columns mean (layout, normalisation, coordinates, fps,
+  min_confidence) are refused (IncompatibleExports) unless `--allow-mixed-layouts` says the mix
+  is meant: then each disagreement is a warning on stderr and a comment on top of the config.
+  Different feature sizes are refused always: Signformer cannot stack rows of different widths.
 
 Reading the YAML safely is `safe_yaml`; checking a manifest's split entry field by field is
 `split_parts`. Every refusal is a ConfigError, printed as one `error:` line naming the file.
@@ -29,8 +33,8 @@ from pathlib import Path
 
 import yaml
 
-from slt_nb.errors import ConfigError
-from slt_nb.formats.manifest import conflicts, split_parameters
+from slt_nb.errors import ConfigError, IncompatibleExports
+from slt_nb.formats.manifest import ALLOW_MIXED_HINT, MIXABLE, UNMIXABLE, conflicts, split_parameters
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, SIGNFORMER_SPLIT, file_sha256
 from slt_nb.signformer.safe_yaml import load_config_file
 from slt_nb.signformer.split_parts import read_split_parts, value_kind, whole_number
@@ -45,6 +49,11 @@ SIGNFORMER_DATA_KEYS = (
 # Required by Signformer's load_data, with the values its shipped configs use.
 REQUIRED_DEFAULTS = {"level": "word", "txt_lowercase": True, "max_sent_length": 400}
 STEM = re.compile(r"^(?P<export>.+)\.pami0\.(?P<split>[^./]+)$")
+
+
+class MixedExports(str):
+    """A note that the exports disagree on a deciding parameter and are trained together anyway
+    (`allow_mixed_layouts`): `config_yaml` puts these on top, `main` prints them as warnings."""
 
 
 def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[list[str], int | None, dict]:
@@ -210,15 +219,27 @@ def _signformer_keys(data: dict, resolved: dict[str, list[str]], total: int, not
     return out
 
 
-def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256: bool = True) -> tuple[dict, list[str]]:
-    """The resolved `data:` section and the notes on what changed."""
+def _mixed_exports(deciding: list[tuple[str, dict]], allow_mixed_layouts: bool) -> list[MixedExports]:
+    """The disagreements allowed by `allow_mixed_layouts`; raises on any other, or on all without it."""
+    unmixable = conflicts(deciding, UNMIXABLE)
+    if unmixable:  # the feature sizes agree per manifest (checked first), but a split's record may not
+        raise ConfigError("these exports cannot be trained together, even with --allow-mixed-layouts: "
+                          + "; ".join(unmixable))
+    mixed = conflicts(deciding, MIXABLE)
+    if mixed and not allow_mixed_layouts:
+        raise IncompatibleExports("these exports cannot be trained together: " + "; ".join(mixed)
+                                  + "; " + ALLOW_MIXED_HINT)
+    return [MixedExports(message) for message in mixed]
+
+
+def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256: bool = True,
+                        allow_mixed_layouts: bool = False) -> tuple[dict, list[str]]:
+    """The resolved `data:` section and the notes on what changed (first the allowed mix, if any)."""
     notes: list[str] = []
     data_root = Path(root) / str(data.get("data_path", "./data"))
     resolved, sizes, deciding = _expand_splits(data, data_root, verify_sha256, notes)
     total = _feature_size(data.get("feature_size"), sizes)
-    mixed = conflicts(deciding)
-    if mixed:
-        raise ConfigError("these exports cannot be trained together: " + "; ".join(mixed))
+    notes[:0] = _mixed_exports(deciding, allow_mixed_layouts)
     if total is None:
         raise ConfigError("data.feature_size is missing and no export manifest gives it")
     if data.get("feature_size") is None:
@@ -226,20 +247,29 @@ def resolve_data_config(data: dict, root: str | os.PathLike = ".", verify_sha256
     return _signformer_keys(data, resolved, total, notes), notes
 
 
-def resolve_config(config: dict, root: str | os.PathLike = ".", verify_sha256: bool = True) -> tuple[dict, list[str]]:
-    """A whole Signformer config with its `data:` section resolved; other sections unchanged."""
+def resolve_config(config: dict, root: str | os.PathLike = ".", verify_sha256: bool = True,
+                   allow_mixed_layouts: bool = False) -> tuple[dict, list[str]]:
+    """A whole Signformer config with its `data:` section resolved; other sections unchanged.
+
+    `allow_mixed_layouts` trains exports that disagree on layout, normalisation or fps together
+    anyway; each disagreement is then a `MixedExports` note instead of IncompatibleExports.
+    """
     if not isinstance(config, dict):
         raise ConfigError(f"the document is {value_kind(config)}, expected a Signformer config with a data: section")
     if not isinstance(config.get("data"), dict):
         raise ConfigError("the config has no data: section" if "data" not in config
                           else f"data: is {value_kind(config['data'])}, expected a section of keys")
-    data, notes = resolve_data_config(config["data"], root, verify_sha256)
+    data, notes = resolve_data_config(config["data"], root, verify_sha256, allow_mixed_layouts)
     return {**config, "data": data}, notes
 
 
 def config_yaml(config: dict, notes: list[str], source: str = "") -> str:
-    header = [f"# Resolved by slt-nb signformer-config{' from ' + source if source else ''}."]
-    header += [f"# {note}" for note in notes]
+    """The config as YAML under comments: the allowed mix first, then what the resolver changed."""
+    mixed = [note for note in notes if isinstance(note, MixedExports)]
+    header = ["# allow_mixed_layouts: these exports disagree and are trained together anyway:"] if mixed else []
+    header += [f"#   {note}" for note in mixed]
+    header += [f"# Resolved by slt-nb signformer-config{' from ' + source if source else ''}."]
+    header += [f"# {note}" for note in notes if not isinstance(note, MixedExports)]
     return "\n".join(header) + "\n" + yaml.safe_dump(config, sort_keys=False, width=120, allow_unicode=True)
 
 
@@ -251,10 +281,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--root", default=".",
                     help="the folder Signformer will run from: data.data_path is relative to it (default: .)")
     ap.add_argument("--skip-sha256", action="store_true", help="do not re-hash the part files")
+    ap.add_argument("--allow-mixed-layouts", action="store_true",
+                    help="train exports that disagree on layout, normalisation or fps together anyway "
+                         "(a warning and a comment on top instead of an error; feature sizes must still agree)")
     args = ap.parse_args(argv)
     try:
         config = load_config_file(args.config)
-        resolved, notes = resolve_config(config, args.root, verify_sha256=not args.skip_sha256)
+        resolved, notes = resolve_config(config, args.root, verify_sha256=not args.skip_sha256,
+                                         allow_mixed_layouts=args.allow_mixed_layouts)
     except ConfigError as exc:
         print(f"error: {exc.file or args.config}: {exc}", file=sys.stderr)
         return 1
@@ -263,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     text = config_yaml(resolved, notes, args.config)
     for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"{'warning' if isinstance(note, MixedExports) else 'note'}: {note}", file=sys.stderr)
     if args.output:
         from slt_nb.atomic import atomic_write_text
 

@@ -1,7 +1,9 @@
 """Exports meant to be trained together must mean the same thing (issue 18.4, issue 16.4).
 
 Built on the demo trees: two splits of How2Sign exported into one folder with different
-`coordinates`, and How2Sign beside LSFB-CONT in the aligned layout with and without a common rate.
+`coordinates`, and How2Sign beside LSFB-CONT in the aligned layout with and without a common rate;
+then the seed's pair (own layouts, own rates), refused unless `allow_mixed_layouts` says the mix is
+meant, and different feature sizes, refused even then (issue 27.1).
 """
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import json
 
 import pytest
 
+from slt_nb.export.parameters import ExportParameters
 from slt_nb.export.run import run_export
+from slt_nb.export.validate import main as validate_main
 from slt_nb.export.validate import validate_exports
 from slt_nb.params import load_params
 from slt_nb.signformer.config import ConfigError, resolve_config
@@ -68,3 +72,53 @@ def test_seed_beside_aligned_names_layout_first_and_no_coordinates_noise(tmp_pat
     found = errors(validate_exports(sorted(tmp_path.glob("*.manifest.json"))))
     keys = [m.split("disagree on ")[1].split(" ")[0] for m in found]
     assert keys == ["layout", "normalize"], found  # shoulder units have no coordinates to disagree on
+
+
+MIX_HINT = ("pass --allow-mixed-layouts (validate: --allow-mixed-layouts, export notebook: -p allow_mixed_layouts true) "
+            "to train them together anyway")
+
+
+@pytest.fixture(scope="module")
+def seed_pair(tmp_path_factory):
+    """The seed's How2Sign (134 columns, 24 fps) and LSFB-CONT (150 columns, 50 fps) exports in one folder."""
+    folder = tmp_path_factory.mktemp("seed")
+    for name in ("How2Sign", "LSFB-CONT"):
+        run_export(load_params(name, {"output_dir": str(folder)}))
+    return sorted(folder.glob("*.manifest.json"))
+
+
+def test_seed_pair_fails_validation_and_the_errors_name_the_option(seed_pair, capsys):
+    report = validate_exports(seed_pair)
+    found = errors(report)
+    assert [m.split(" (")[0] for m in found] == ["exports disagree on layout", "exports disagree on fps"]
+    assert all(m.endswith("; " + MIX_HINT) for m in found)
+    assert not report.ok
+    assert validate_main([str(p) for p in seed_pair]) == 1
+    assert "ERROR    parameters" in capsys.readouterr().out
+
+
+def test_seed_pair_with_allow_mixed_layouts_validates_with_warnings(seed_pair, capsys):
+    for allow in (True, "true"):  # the export notebook's `-p allow_mixed_layouts true` arrives as a word
+        report = validate_exports(seed_pair, allow_mixed_layouts=allow)
+        assert report.ok, [f.message for f in report.errors()]
+        warned = [f.message for f in report.findings if f.severity == "warning" and f.check == "parameters"]
+        assert [m.split(" (")[0] for m in warned] == ["exports disagree on layout", "exports disagree on fps"]
+        assert all(m.endswith("; trained together anyway (allow_mixed_layouts)") for m in warned)
+    assert validate_main([*map(str, seed_pair), "--allow-mixed-layouts"]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING  parameters" in out and "ERROR" not in out
+
+
+def test_export_parameters_read_allow_mixed_layouts_as_a_flag():
+    assert ExportParameters.from_params(load_params("How2Sign")).allow_mixed_layouts is False
+    assert ExportParameters.from_params(load_params("How2Sign", {"allow_mixed_layouts": "true"})).allow_mixed_layouts
+
+
+def test_different_feature_sizes_stay_errors_with_allow_mixed_layouts(seed_pair, tmp_path):
+    run_export(load_params("LSFB-CONT", {"output_dir": str(tmp_path), "feature_size": 512}))
+    narrow = tmp_path / "LSFB-CONT-512.manifest.json"
+    how2sign = next(p for p in seed_pair if p.name.startswith("How2Sign"))
+    report = validate_exports([how2sign, narrow], allow_mixed_layouts=True)
+    assert not report.ok
+    assert any(m.startswith("exports disagree on feature_size (1024: How2Sign-1024") for m in errors(report))
+    assert errors(report, "feature size")  # every narrow sample, blamed against the majority
