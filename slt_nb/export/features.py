@@ -10,7 +10,8 @@ of different corpora mean the same thing, in this order per clip:
    visibility where the reader has it) become undetected (0, 0).
 2. `feature_layout: aligned`: points moved by name into `ALIGNED_150` (MediaPipe Pose 33 + two
    hands); points the estimator does not have stay 0 (the manifest lists which columns a
-   corpus can ever fill).
+   corpus can ever fill). `feature_layout: holistic-512` or `FILE.yaml`: the same into the
+   layout a layout file declares (slt_nb.layout_files).
 3. `fps`: the clip resampled to a common rate. Per point and output frame: linear between the
    two source frames around it when both detect the point, else the nearest source frame (an
    undetected point is never interpolated from; if the nearest frame lacks it, it stays 0).
@@ -24,12 +25,13 @@ options change anything, a frame with any detected point whose column 0 would be
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
 from slt_nb.errors import ClipError, ParameterError
+from slt_nb.layout_files import LayoutFile, layout_file_path, load_layout_file, shipped_layouts
 from slt_nb.layouts import ALIGNED_150, FeatureLayout, PointMap, find_point, point_map
 
 FEATURE_LAYOUTS = ("seed", "aligned")
@@ -47,12 +49,18 @@ class FeatureOptions:
     normalize: str = "frame"
     fps: float | None = None
     min_confidence: float = 0.0
+    # a layout file's content, so that editing the file changes the parts' resume key; not a parameter
+    layout_sha256: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_params(cls, params: dict) -> "FeatureOptions":
         layout = str(params.get("feature_layout") or cls.feature_layout).strip()
+        digest = None
         if layout not in FEATURE_LAYOUTS:
-            raise ParameterError(f"parameter 'feature_layout': {layout!r} is not one of {list(FEATURE_LAYOUTS)}")
+            if layout_file_path(layout) is None:
+                raise ParameterError(f"parameter 'feature_layout': {layout!r} is not one of {list(FEATURE_LAYOUTS)}, "
+                                     f"a layout file (.yaml, .yml) or one in params/layouts/ {shipped_layouts()}")
+            digest = load_layout_file(layout).sha256  # a bad file is named here, before any clip is read
         normalize = str(params.get("normalize") or cls.normalize).strip()
         if normalize not in NORMALIZATIONS:
             raise ParameterError(f"parameter 'normalize': {normalize!r} is not one of {list(NORMALIZATIONS)}")
@@ -62,14 +70,20 @@ class FeatureOptions:
         conf = _number(params, "min_confidence", cls.min_confidence)
         if not 0 <= conf <= 1:
             raise ParameterError(f"parameter 'min_confidence': {conf:g} is not between 0 and 1")
-        return cls(layout, normalize, fps, conf)
+        return cls(layout, normalize, fps, conf, digest)
 
     @property
     def identity(self) -> bool:
         return self == FeatureOptions()
 
+    @property
+    def layout_file(self) -> LayoutFile | None:
+        return None if self.feature_layout in FEATURE_LAYOUTS else load_layout_file(self.feature_layout)
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        entry = asdict(self)
+        del entry["layout_sha256"]
+        return entry
 
 
 def _number(params: dict, name: str, default):
@@ -136,8 +150,10 @@ class FeatureTransform:
     def __init__(self, options: FeatureOptions, layout: FeatureLayout):
         self.options = options
         self.source = layout
-        self.map: PointMap | None = point_map(layout, ALIGNED_150) if options.feature_layout == "aligned" else None
-        self.target = ALIGNED_150 if self.map is not None else layout
+        self.file = options.layout_file
+        aligned = self.file.layout if self.file is not None else ALIGNED_150
+        self.map: PointMap | None = point_map(layout, aligned) if options.feature_layout != "seed" else None
+        self.target = aligned if self.map is not None else layout
         self.shoulders = (find_point(self.target, "left_shoulder"), find_point(self.target, "right_shoulder"))
         if options.normalize == "shoulders" and None in self.shoulders:
             raise ParameterError(f"normalize 'shoulders': layout {self.target.name} has no left and right shoulder")
