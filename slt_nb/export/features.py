@@ -144,6 +144,22 @@ def shoulder_frame(points: np.ndarray, detected: np.ndarray, left: int, right: i
     return origin.astype(np.float32), unit.astype(np.float32)
 
 
+def _columns(points: np.ndarray) -> np.ndarray:
+    """Point indices -> their x,y column indices, side by side."""
+    return (points[:, None] * 2 + np.arange(2)).ravel()
+
+
+def _gather(values: np.ndarray, src: dict, dst: dict, size: int) -> np.ndarray:
+    """(T, P[, 2]) -> (T, size[, 2]): source points src into places dst, the rest 0.
+
+    As (T, P*k) rows with column indices: several times faster than indexing axis 1 of (T, P, k).
+    """
+    t, k = values.shape[0], (values.shape[2] if values.ndim == 3 else 1)
+    out = np.zeros((t, size * k), dtype=values.dtype)
+    out[:, dst[k]] = values.reshape(t, values.shape[1] * k)[:, src[k]]
+    return out.reshape((t, size) + values.shape[2:])
+
+
 class FeatureTransform:
     """Turns a reader's frames into exported rows under FeatureOptions (see the module doc)."""
 
@@ -157,6 +173,16 @@ class FeatureTransform:
         self.shoulders = (find_point(self.target, "left_shoulder"), find_point(self.target, "right_shoulder"))
         if options.normalize == "shoulders" and None in self.shoulders:
             raise ParameterError(f"normalize 'shoulders': layout {self.target.name} has no left and right shoulder")
+        # Mapped: work on the target points this reader can fill (and the shoulders), placed into the
+        # target's columns at the end, so a wide layout (holistic-512) costs its filled points, not its width.
+        self.work_shoulders, self._gather, self._place = self.shoulders, None, None
+        if self.map is not None:
+            shoulders = np.array([p for p in self.shoulders if p is not None], dtype=np.intp)
+            kept = np.union1d(self.map.target_points, shoulders)
+            src, dst = self.map.source_points, np.searchsorted(kept, self.map.target_points)
+            self._gather = ({1: src, 2: _columns(src)}, {1: dst, 2: _columns(dst)}, kept.size)
+            self._place = _columns(kept)
+            self.work_shoulders = tuple(None if p is None else int(np.searchsorted(kept, p)) for p in self.shoulders)
 
     def apply(self, frames: np.ndarray, clip: str, source_fps: float | None, pixel_scale=(1.0, 1.0),
               confidence: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
@@ -172,8 +198,8 @@ class FeatureTransform:
             counts["points_below_min_confidence"] = int(low.sum())
             detected = detected & ~low
             points = np.where(detected[..., None], points, 0)
-        if self.map is not None:
-            points, detected = self.map.apply(points), self.map.apply(detected)
+        if self._gather is not None:
+            points, detected = _gather(points, *self._gather), _gather(detected, *self._gather)
         if self.options.fps is not None and t > 0:
             if not source_fps:
                 raise ClipError(f"{clip}: the reader knows no frame rate for this clip; cannot resample to {self.options.fps:g} fps")
@@ -184,11 +210,15 @@ class FeatureTransform:
             n_points = points.shape[1]
             flat = points.reshape(points.shape[0], -1)
             flat *= np.tile(np.asarray(pixel_scale, dtype=np.float32), n_points)
-            origin, unit = shoulder_frame(points, detected, *self.shoulders, clip)
+            origin, unit = shoulder_frame(points, detected, *self.work_shoulders, clip)
             flat -= np.tile(origin, (1, n_points))
             flat /= unit[:, None]
             np.copyto(flat, 0, where=_pairs(~detected))
         rows = np.ascontiguousarray(points.reshape(points.shape[0], -1), dtype=np.float32)
+        if self._place is not None:
+            placed = np.zeros((rows.shape[0], self.target.width), dtype=np.float32)
+            placed[:, self._place] = rows
+            rows = placed
         guard = detected.any(axis=1) & (rows[:, 0] == 0) if rows.shape[0] else np.zeros(0, bool)
         if guard.any():
             rows[guard, 0] = COLUMN0_GUARD
