@@ -172,7 +172,9 @@ class FeatureTransform:
         self.target = aligned if self.map is not None else layout
         self.shoulders = (find_point(self.target, "left_shoulder"), find_point(self.target, "right_shoulder"))
         if options.normalize == "shoulders" and None in self.shoulders:
-            raise ParameterError(f"normalize 'shoulders': layout {self.target.name} has no left and right shoulder")
+            where = f"layout file {self.file.path}" if self.file is not None else f"layout {self.target.name}"
+            raise ParameterError(f"normalize 'shoulders': {where} has no left_shoulder and right_shoulder "
+                                 f"in a pose segment")
         # Mapped: work on the target points this reader can fill (and the shoulders), placed into the
         # target's columns at the end, so a wide layout (holistic-512) costs its filled points, not its width.
         self.work_shoulders, self._gather, self._place = self.shoulders, None, None

@@ -184,3 +184,10 @@ def test_editing_a_layout_file_changes_the_resume_key_not_the_parameters(tmp_pat
     after = FeatureOptions.from_params({"feature_layout": str(path)})
     assert before != after and before.as_dict() == after.as_dict()
     assert "layout_sha256" not in before.as_dict()
+
+
+def test_shoulders_need_both_shoulders_in_a_pose_segment_of_the_file(tmp_path):
+    path = layout_file(tmp_path, [{"name": "pose", "skeleton": "mediapipe_pose33", "points": "0-11"}])
+    reader = consecutive_layout("reader", [("pose", SKELETONS["mediapipe_pose33"])])
+    with pytest.raises(ParameterError, match=f"layout file {path} has no left_shoulder and right_shoulder"):
+        FeatureTransform(FeatureOptions.from_params({"feature_layout": str(path), "normalize": "shoulders"}), reader)
