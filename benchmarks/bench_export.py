@@ -13,7 +13,9 @@ machine only ever slows a run). Printed:
    frame, Python lists, padding by list concatenation, every sample in memory, gzip level 9).
    slt_nb in one process (inline engine). Targets: slt_nb >= 75% of the parse-only limit.
    The same export with the multi-corpus options (feature_layout aligned, normalize shoulders,
-   fps 25) against the seed options on the same tree. Target: at most 1.15x the time.
+   fps 25) against the seed options on the same tree. Target: at most 1.15x the time. Beside
+   it, the same with a layout file (feature_layout holistic-512: 512 points, 1024 columns).
+   --options-only measures just these three (seed, aligned, holistic-512) and stops.
 2. Dask: a LocalCluster of 1 and of 2 single-threaded workers (started and warmed before the
    clock runs), chunk_size 10 (2,000-frame parts, 30 tasks for 60k frames, so the last task
    leaves a worker idle for at most 1/15 of the run). Target: 2 workers >= 1.8x one.
@@ -147,6 +149,9 @@ def parse_only(root: Path, parser: str) -> int:
 
 # ---- slt_nb ---------------------------------------------------------------------------------
 
+OPTION_KINDS = ("slt_nb_aligned", "slt_nb_layout")  # resampled: frames counted as source frames read
+OPTION_LABELS = {"slt_nb_aligned": "aligned + shoulders + fps 25", "slt_nb_layout": "holistic-512 + shoulders + fps 25"}
+
 def slt_nb_export(root: Path, out: Path, kind: str = "slt_nb", chunk_size: int = 100) -> int:
     from slt_nb.datasets.how2sign import How2SignReader
     from slt_nb.datasets.lsfb import LSFBReader
@@ -156,6 +161,8 @@ def slt_nb_export(root: Path, out: Path, kind: str = "slt_nb", chunk_size: int =
     features = FeatureOptions()
     if kind == "slt_nb_aligned":  # README "Training on several corpora": the options a multi-corpus run uses
         features = FeatureOptions(feature_layout="aligned", normalize="shoulders", fps=25.0)
+    if kind == "slt_nb_layout":  # the same through a layout file (README "Layout files")
+        features = FeatureOptions.from_params({"feature_layout": "holistic-512", "normalize": "shoulders", "fps": 25})
     if kind == "lsfb":
         reader = LSFBReader(str(root))
     elif kind == "slt_nb_aug":
@@ -164,7 +171,7 @@ def slt_nb_export(root: Path, out: Path, kind: str = "slt_nb", chunk_size: int =
         reader = How2SignReader(str(root))
     options = ExportOptions(str(out), chunk_size=chunk_size, features=features)
     entry = export_split(reader, "train", options, resume=False)
-    return entry["frames"] if kind != "slt_nb_aligned" else sum(entry["source_frames"].values())
+    return entry["frames"] if kind not in OPTION_KINDS else sum(entry["source_frames"].values())
 
 
 def dask_export(root: Path, workers: int, chunk_size: int, repeats: int) -> dict:
@@ -437,6 +444,24 @@ def report_user_path(root: Path, repeats: int, in_process: dict | None = None) -
         print(f"   in-process export_split (warm, for comparison): {fps(in_process):10.0f} frames/s")
 
 
+def print_option_ratios(results: dict[str, dict]) -> None:
+    seed = results["slt_nb"]
+    for kind in OPTION_KINDS:
+        print(f"   {OPTION_LABELS[kind]} vs seed, same tree: {results[kind]['seconds'] / seed['seconds']:.2f}x the "
+              f"time (target <= 1.15x; frames/s counted in source frames read)")
+
+
+def options_only(root: Path, repeats: int) -> None:
+    """Seed, aligned and a layout file, taken in rounds on one tree: what the feature options cost."""
+    results = measure_interleaved({k: {"kind": k} for k in ("slt_nb", *OPTION_KINDS)}, root, repeats)
+    print(f"\nfeature options, best of {repeats}                   frames/s   seconds  peak RSS MB")
+    for kind, r in results.items():
+        print(f"   {OPTION_LABELS.get(kind, 'seed (slt_nb export, inline)'):<40}{fps(r):>10.0f}{r['seconds']:>10.2f}"
+              f"{r['peak_mb']:>12.0f}")
+    print_option_ratios(results)
+    print(f"\nend: {load()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=60_000)
@@ -447,6 +472,8 @@ def main() -> None:
     ap.add_argument("--user-path", type=int, default=0, metavar="FRAMES",
                     help="also (first) the export as users run it (slt-nb, papermill) on a tree of FRAMES frames")
     ap.add_argument("--only-user-path", action="store_true", help="only the --user-path figures")
+    ap.add_argument("--options-only", action="store_true",
+                    help="only seed against aligned and holistic-512 (layout file) on the same tree")
     ap.add_argument("--child")
     ap.add_argument("--tree")
     ap.add_argument("--workers", type=int, default=1)
@@ -471,16 +498,20 @@ def main() -> None:
     n = build_tree(small, args.frames)
     print(f"tree: {n} frames in {n // CLIP_FRAMES} clips of {CLIP_FRAMES} ({time.perf_counter() - t0:.0f} s to make or find)")
     warm(small)
+    if args.options_only:
+        options_only(small, args.repeats)
+        return
 
     # 1. one process
     results = measure_interleaved({k: {"kind": k} for k in ("parse-simdjson", "parse-orjson", "naive", "slt_nb",
-                                                            "slt_nb_aligned")},
+                                                            *OPTION_KINDS)},
                                   small, args.repeats)
     limit = max(fps(results["parse-simdjson"]), fps(results["parse-orjson"]))
     print(f"\n1. one process, best of {args.repeats}            frames/s   seconds  peak RSS MB")
     labels = {"parse-simdjson": "parse only, simdjson (limit)", "parse-orjson": "parse only, orjson",
               "naive": "naive old scripts (baseline)", "slt_nb": "slt_nb export, inline",
-              "slt_nb_aligned": "aligned+shoulders+fps 25, inline"}
+              "slt_nb_aligned": "aligned+shoulders+fps 25, inline",
+              "slt_nb_layout": "holistic-512+shoulders+fps 25"}
     for k, r in results.items():
         print(f"   {labels[k]:<32}{fps(r):>10.0f}{r['seconds']:>10.2f}{r['peak_mb']:>12.0f}")
     ours = results["slt_nb"]
@@ -496,9 +527,7 @@ def main() -> None:
         print(f"   stage profile, {kind} (cProfile, own time per function; {total:.2f} s in all):")
         for name, sec in stages:
             print(f"      {name:<56}{sec:>7.2f} s {sec / total * 100:>5.0f}%")
-    aligned = results["slt_nb_aligned"]
-    print(f"   aligned + shoulders + fps 25 vs seed, same tree: {aligned['seconds'] / ours['seconds']:.2f}x the time "
-          f"(target <= 1.15x; frames/s counted in source frames read)")
+    print_option_ratios(results)
 
     # 2. Dask
     dask = measure_interleaved({w: {"kind": f"dask{w}", "chunk_size": args.dask_chunk_size, "workers": w}

@@ -1,7 +1,9 @@
 """Keypoint skeletons and feature layouts: the one place that says what each column means.
 
 Readers, padding, plots and tests all ask these objects instead of hard-coding column numbers.
-Index pairs follow docs/FORMATS.md (OpenPose BODY_25, 21-point hands, MediaPipe Pose 33).
+Index pairs follow docs/FORMATS.md (OpenPose BODY_25, 21-point hands, MediaPipe Pose 33);
+the face meshes and the OpenPose-face-to-face-mesh table follow docs/layouts.md. Layout files
+(`feature_layout: holistic-512`) are read by slt_nb.layout_files into these same objects.
 """
 from __future__ import annotations
 
@@ -19,13 +21,39 @@ class Skeleton:
     name: str
     points: tuple[str, ...]
     limbs: tuple[tuple[int, int], ...]
+    base: str | None = None  # a subset of another skeleton: its name, and which of its points
+    kept: tuple[int, ...] | None = None
 
     @property
     def size(self) -> int:
         return len(self.points)
 
+    @property
+    def family(self) -> str:
+        return self.base or self.name
+
     def index(self, point: str) -> int:
         return self.points.index(point)
+
+    def subset(self, kept: tuple[int, ...]) -> "Skeleton":
+        """These points only, in this order; limbs kept where both ends are kept."""
+        if list(kept) == list(range(self.size)):
+            return self
+        new = {old: i for i, old in enumerate(kept)}
+        limbs = tuple((new[a], new[b]) for a, b in self.limbs if a in new and b in new)
+        return Skeleton(f"{self.name}[{index_ranges(kept)}]", tuple(self.points[i] for i in kept), limbs,
+                        self.name, tuple(kept))
+
+
+def index_ranges(indices) -> str:
+    """[15, 16, 17, 20] -> "15-17,20": point indices as a layout file and the manifest write them."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
 
 
 BODY_25 = Skeleton(
@@ -84,9 +112,7 @@ def limb_part(skeleton: Skeleton, limb: tuple[int, int]) -> str | None:
     return "thumb" if {a, b} == {"palm", "thumb"} else "palm"
 
 # MediaPipe draws the palm edges between the knuckles as well.
-MEDIAPIPE_HAND_21 = Skeleton(
-    "mediapipe_hand21", _HAND_POINTS, _HAND_FINGERS + ((5, 9), (9, 13), (13, 17))
-)
+MEDIAPIPE_HAND_21 = Skeleton("mediapipe_hand21", _HAND_POINTS, _HAND_FINGERS + ((5, 9), (9, 13), (13, 17)))
 
 MEDIAPIPE_POSE_33 = Skeleton(
     "mediapipe_pose33",
@@ -121,10 +147,17 @@ OPENPOSE_FACE_70 = Skeleton(
     + tuple((i, i + 1) for i in range(60, 67)) + ((67, 60),),
 )
 
-SKELETONS = {
-    s.name: s
-    for s in (BODY_25, OPENPOSE_HAND_21, MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33, OPENPOSE_FACE_70)
-}
+# MediaPipe Face Mesh: 468 points, 478 with the iris refinement (468-472 the right iris, centre
+# first, 473-477 the left). Named by index only and drawn without limbs: the mesh's tesselation
+# is no skeleton, and its contours are not needed to map or export (see docs/layouts.md).
+MEDIAPIPE_FACE_468 = Skeleton("mediapipe_face468", tuple(f"face_{i}" for i in range(468)), ())
+MEDIAPIPE_FACE_478 = Skeleton(
+    "mediapipe_face478", tuple(f"face_{i}" for i in range(478)),
+    tuple((a, b) for c in (468, 473) for a, b in ((c + 1, c + 2), (c + 2, c + 3), (c + 3, c + 4), (c + 4, c + 1))),
+)
+
+SKELETONS = {s.name: s for s in (BODY_25, OPENPOSE_HAND_21, MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33, OPENPOSE_FACE_70,
+                                  MEDIAPIPE_FACE_468, MEDIAPIPE_FACE_478)}
 
 # Where a body skeleton's wrists meet hand point 0, for drawing arms into hands.
 WRISTS = {
@@ -186,17 +219,18 @@ class FeatureLayout:
             "feature_size": feature_size,
             "columns": self.column_ranges(feature_size),
             "segments": [
-                {"name": s.name, "skeleton": s.skeleton.name, "start": s.start, "stop": s.stop,
-                 "dims": list(s.dims)}
+                {"name": s.name, "skeleton": s.skeleton.family, "start": s.start, "stop": s.stop,
+                 "dims": list(s.dims),
+                 **({"points": index_ranges(s.skeleton.kept)} if s.skeleton.kept is not None else {})}
                 for s in self.segments
             ],
         }
 
     @classmethod
     def from_manifest(cls, entry: dict) -> "FeatureLayout":
-        """Rebuild a layout from an export manifest's `layout` entry."""
+        """Rebuild a layout from an export manifest's `layout` entry (`points`: a subset, layout files)."""
         segments = tuple(
-            Segment(s["name"], SKELETONS[s["skeleton"]], s["start"], tuple(s["dims"]))
+            Segment(s["name"], _manifest_skeleton(entry["name"], s), s["start"], tuple(s["dims"]))
             for s in entry["segments"]
         )
         layout = cls(entry["name"], segments)
@@ -207,6 +241,21 @@ class FeatureLayout:
                     f"manifest but its skeleton {s['skeleton']!r} implies {seg.stop}"
                 )
         return layout
+
+
+def _manifest_skeleton(layout: str, s: dict) -> Skeleton:
+    skeleton = SKELETONS[s["skeleton"]]
+    if "points" not in s:
+        return skeleton
+    try:
+        kept = tuple(i for part in str(s["points"]).split(",") for a, _, b in [part.partition("-")]
+                     for i in range(int(a), int(b or a) + 1))
+        if kept and max(kept) < skeleton.size:
+            return skeleton.subset(kept)
+    except ValueError:
+        pass
+    raise DataFileError(f"layout {layout!r}: segment {s['name']!r} has points {s['points']!r}, "
+                        f"not index ranges of {s['skeleton']!r} ({skeleton.size} points)")
 
 
 def consecutive_layout(name: str, parts: list[tuple[str, Skeleton]]) -> FeatureLayout:
@@ -220,15 +269,11 @@ def consecutive_layout(name: str, parts: list[tuple[str, Skeleton]]) -> FeatureL
 
 
 # How2Sign seed layout: BODY_25 x,y (50) + left hand (42) + right hand (42) = 134.
-OPENPOSE_134 = consecutive_layout(
-    "openpose_body25_hands_xy",
-    [("body", BODY_25), ("left_hand", OPENPOSE_HAND_21), ("right_hand", OPENPOSE_HAND_21)],
-)
+OPENPOSE_134 = consecutive_layout("openpose_body25_hands_xy", [("body", BODY_25), ("left_hand", OPENPOSE_HAND_21),
+                                                               ("right_hand", OPENPOSE_HAND_21)])
 # LSFB-CONT seed layout: pose 33 x,y (66) + left hand (42) + right hand (42) = 150.
-MEDIAPIPE_150 = consecutive_layout(
-    "mediapipe_pose33_hands_xy",
-    [("pose", MEDIAPIPE_POSE_33), ("left_hand", MEDIAPIPE_HAND_21), ("right_hand", MEDIAPIPE_HAND_21)],
-)
+MEDIAPIPE_150 = consecutive_layout("mediapipe_pose33_hands_xy", [("pose", MEDIAPIPE_POSE_33),
+                                   ("left_hand", MEDIAPIPE_HAND_21), ("right_hand", MEDIAPIPE_HAND_21)])
 LAYOUTS = {layout.name: layout for layout in (OPENPOSE_134, MEDIAPIPE_150)}
 
 # How2Sign as inspected, face included: the 134 export columns unchanged, then face 70 x,y = 274.
@@ -248,19 +293,30 @@ LAYOUTS[OPENPOSE_274.name] = OPENPOSE_274
 # OpenPose and MediaPipe name points by the signer's own left and right (the person's left
 # shoulder is on the image's right in a front view); tests check this on the same video
 # through both estimators.
-ALIGNED_150 = consecutive_layout(
-    "aligned_pose33_hands_xy",
-    [("pose", MEDIAPIPE_POSE_33), ("left_hand", MEDIAPIPE_HAND_21), ("right_hand", MEDIAPIPE_HAND_21)],
-)
+ALIGNED_150 = consecutive_layout("aligned_pose33_hands_xy", [("pose", MEDIAPIPE_POSE_33),
+                                 ("left_hand", MEDIAPIPE_HAND_21), ("right_hand", MEDIAPIPE_HAND_21)])
 LAYOUTS[ALIGNED_150.name] = ALIGNED_150
 
-# Which segment of a reader's layout holds the points of an aligned segment.
-SEGMENT_ROLES = {"pose": ("pose", "body"), "left_hand": ("left_hand",), "right_hand": ("right_hand",)}
+# Which segment of a reader's layout holds the points of a target segment (layout files too).
+SEGMENT_ROLES = {"pose": ("pose", "body"), "body": ("body", "pose"), "left_hand": ("left_hand",),
+                 "right_hand": ("right_hand",), "face": ("face",)}
 # The same joint under another name: MediaPipe's foot index is OpenPose's big toe.
-POINT_CORRESPONDENCES = {
-    "left_foot_index": ("left_big_toe",),
-    "right_foot_index": ("right_big_toe",),
-}
+POINT_CORRESPONDENCES = {"left_foot_index": ("left_big_toe",), "right_foot_index": ("right_big_toe",),
+                         "left_big_toe": ("left_foot_index",), "right_big_toe": ("right_foot_index",)}
+# OpenPose face 70 (iBUG 68 order) point -> the one MediaPipe Face Mesh point at the same place,
+# from PeizhiYan/Mediapipe_2_Dlib_Landmarks (docs/layouts.md). Points it averages (3, 4, 12, 27,
+# 28) and the pupils 68/69 are left out: they stay unfilled rather than guessed.
+_IBUG_TO_FACE_MESH = {int(o): int(m) for o, m in (pair.split(":") for pair in (
+    "0:127 1:234 2:93 5:136 6:150 7:176 8:152 9:400 10:379 11:365 13:361 14:323 15:454 16:356 17:70 18:63 "
+    "19:105 20:66 21:107 22:336 23:296 24:334 25:293 26:300 29:5 30:4 31:75 32:97 33:2 34:326 35:305 36:33 "
+    "37:160 38:158 39:133 40:153 41:144 42:362 43:385 44:387 45:263 46:373 47:380 48:61 49:39 50:37 51:0 "
+    "52:267 53:269 54:291 55:321 56:314 57:17 58:84 59:91 60:78 61:82 62:13 63:312 64:308 65:317 66:14 67:87"
+).split())}
+# (source skeleton, target skeleton) -> {target point: source point}, where names do not say it.
+SKELETON_CORRESPONDENCES = {}
+for _mesh in ("mediapipe_face468", "mediapipe_face478"):
+    SKELETON_CORRESPONDENCES[("openpose_face70", _mesh)] = {f"face_{m}": f"face_{o}" for o, m in _IBUG_TO_FACE_MESH.items()}
+    SKELETON_CORRESPONDENCES[(_mesh, "openpose_face70")] = {f"face_{o}": f"face_{m}" for o, m in _IBUG_TO_FACE_MESH.items()}
 
 
 @dataclass(frozen=True)
@@ -322,8 +378,10 @@ def point_map(source: FeatureLayout, target: FeatureLayout = ALIGNED_150) -> Poi
         if not candidates:
             continue
         from_seg = candidates[0]
+        table = SKELETON_CORRESPONDENCES.get((from_seg.skeleton.family, seg.skeleton.family))
         for i, name in enumerate(seg.skeleton.points):
-            for alias in (name,) + POINT_CORRESPONDENCES.get(name, ()):
+            aliases = (table[name],) if table and name in table else () if table else (name,)
+            for alias in aliases + POINT_CORRESPONDENCES.get(name, ()):
                 if alias in from_seg.skeleton.points:
                     src.append(_point_offset(source, from_seg) + from_seg.skeleton.index(alias))
                     dst.append(_point_offset(target, seg) + i)

@@ -10,7 +10,8 @@ of different corpora mean the same thing, in this order per clip:
    visibility where the reader has it) become undetected (0, 0).
 2. `feature_layout: aligned`: points moved by name into `ALIGNED_150` (MediaPipe Pose 33 + two
    hands); points the estimator does not have stay 0 (the manifest lists which columns a
-   corpus can ever fill).
+   corpus can ever fill). `feature_layout: holistic-512` or `FILE.yaml`: the same into the
+   layout a layout file declares (slt_nb.layout_files).
 3. `fps`: the clip resampled to a common rate. Per point and output frame: linear between the
    two source frames around it when both detect the point, else the nearest source frame (an
    undetected point is never interpolated from; if the nearest frame lacks it, it stays 0).
@@ -24,12 +25,13 @@ options change anything, a frame with any detected point whose column 0 would be
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
 from slt_nb.errors import ClipError, ParameterError
+from slt_nb.layout_files import LayoutFile, layout_file_path, load_layout_file, shipped_layouts
 from slt_nb.layouts import ALIGNED_150, FeatureLayout, PointMap, find_point, point_map
 
 FEATURE_LAYOUTS = ("seed", "aligned")
@@ -47,12 +49,18 @@ class FeatureOptions:
     normalize: str = "frame"
     fps: float | None = None
     min_confidence: float = 0.0
+    # a layout file's content, so that editing the file changes the parts' resume key; not a parameter
+    layout_sha256: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_params(cls, params: dict) -> "FeatureOptions":
         layout = str(params.get("feature_layout") or cls.feature_layout).strip()
+        digest = None
         if layout not in FEATURE_LAYOUTS:
-            raise ParameterError(f"parameter 'feature_layout': {layout!r} is not one of {list(FEATURE_LAYOUTS)}")
+            if layout_file_path(layout) is None:
+                raise ParameterError(f"parameter 'feature_layout': {layout!r} is not one of {list(FEATURE_LAYOUTS)}, "
+                                     f"a layout file (.yaml, .yml) or one in params/layouts/ {shipped_layouts()}")
+            digest = load_layout_file(layout).sha256  # a bad file is named here, before any clip is read
         normalize = str(params.get("normalize") or cls.normalize).strip()
         if normalize not in NORMALIZATIONS:
             raise ParameterError(f"parameter 'normalize': {normalize!r} is not one of {list(NORMALIZATIONS)}")
@@ -62,14 +70,20 @@ class FeatureOptions:
         conf = _number(params, "min_confidence", cls.min_confidence)
         if not 0 <= conf <= 1:
             raise ParameterError(f"parameter 'min_confidence': {conf:g} is not between 0 and 1")
-        return cls(layout, normalize, fps, conf)
+        return cls(layout, normalize, fps, conf, digest)
 
     @property
     def identity(self) -> bool:
         return self == FeatureOptions()
 
+    @property
+    def layout_file(self) -> LayoutFile | None:
+        return None if self.feature_layout in FEATURE_LAYOUTS else load_layout_file(self.feature_layout)
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        entry = asdict(self)
+        del entry["layout_sha256"]
+        return entry
 
 
 def _number(params: dict, name: str, default):
@@ -130,17 +144,47 @@ def shoulder_frame(points: np.ndarray, detected: np.ndarray, left: int, right: i
     return origin.astype(np.float32), unit.astype(np.float32)
 
 
+def _columns(points: np.ndarray) -> np.ndarray:
+    """Point indices -> their x,y column indices, side by side."""
+    return (points[:, None] * 2 + np.arange(2)).ravel()
+
+
+def _gather(values: np.ndarray, src: dict, dst: dict, size: int) -> np.ndarray:
+    """(T, P[, 2]) -> (T, size[, 2]): source points src into places dst, the rest 0.
+
+    As (T, P*k) rows with column indices: several times faster than indexing axis 1 of (T, P, k).
+    """
+    t, k = values.shape[0], (values.shape[2] if values.ndim == 3 else 1)
+    out = np.zeros((t, size * k), dtype=values.dtype)
+    out[:, dst[k]] = values.reshape(t, values.shape[1] * k)[:, src[k]]
+    return out.reshape((t, size) + values.shape[2:])
+
+
 class FeatureTransform:
     """Turns a reader's frames into exported rows under FeatureOptions (see the module doc)."""
 
     def __init__(self, options: FeatureOptions, layout: FeatureLayout):
         self.options = options
         self.source = layout
-        self.map: PointMap | None = point_map(layout, ALIGNED_150) if options.feature_layout == "aligned" else None
-        self.target = ALIGNED_150 if self.map is not None else layout
+        self.file = options.layout_file
+        aligned = self.file.layout if self.file is not None else ALIGNED_150
+        self.map: PointMap | None = point_map(layout, aligned) if options.feature_layout != "seed" else None
+        self.target = aligned if self.map is not None else layout
         self.shoulders = (find_point(self.target, "left_shoulder"), find_point(self.target, "right_shoulder"))
         if options.normalize == "shoulders" and None in self.shoulders:
-            raise ParameterError(f"normalize 'shoulders': layout {self.target.name} has no left and right shoulder")
+            where = f"layout file {self.file.path}" if self.file is not None else f"layout {self.target.name}"
+            raise ParameterError(f"normalize 'shoulders': {where} has no left_shoulder and right_shoulder "
+                                 f"in a pose segment")
+        # Mapped: work on the target points this reader can fill (and the shoulders), placed into the
+        # target's columns at the end, so a wide layout (holistic-512) costs its filled points, not its width.
+        self.work_shoulders, self._gather, self._place = self.shoulders, None, None
+        if self.map is not None:
+            shoulders = np.array([p for p in self.shoulders if p is not None], dtype=np.intp)
+            kept = np.union1d(self.map.target_points, shoulders)
+            src, dst = self.map.source_points, np.searchsorted(kept, self.map.target_points)
+            self._gather = ({1: src, 2: _columns(src)}, {1: dst, 2: _columns(dst)}, kept.size)
+            self._place = _columns(kept)
+            self.work_shoulders = tuple(None if p is None else int(np.searchsorted(kept, p)) for p in self.shoulders)
 
     def apply(self, frames: np.ndarray, clip: str, source_fps: float | None, pixel_scale=(1.0, 1.0),
               confidence: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
@@ -156,8 +200,8 @@ class FeatureTransform:
             counts["points_below_min_confidence"] = int(low.sum())
             detected = detected & ~low
             points = np.where(detected[..., None], points, 0)
-        if self.map is not None:
-            points, detected = self.map.apply(points), self.map.apply(detected)
+        if self._gather is not None:
+            points, detected = _gather(points, *self._gather), _gather(detected, *self._gather)
         if self.options.fps is not None and t > 0:
             if not source_fps:
                 raise ClipError(f"{clip}: the reader knows no frame rate for this clip; cannot resample to {self.options.fps:g} fps")
@@ -168,11 +212,15 @@ class FeatureTransform:
             n_points = points.shape[1]
             flat = points.reshape(points.shape[0], -1)
             flat *= np.tile(np.asarray(pixel_scale, dtype=np.float32), n_points)
-            origin, unit = shoulder_frame(points, detected, *self.shoulders, clip)
+            origin, unit = shoulder_frame(points, detected, *self.work_shoulders, clip)
             flat -= np.tile(origin, (1, n_points))
             flat /= unit[:, None]
             np.copyto(flat, 0, where=_pairs(~detected))
         rows = np.ascontiguousarray(points.reshape(points.shape[0], -1), dtype=np.float32)
+        if self._place is not None:
+            placed = np.zeros((rows.shape[0], self.target.width), dtype=np.float32)
+            placed[:, self._place] = rows
+            rows = placed
         guard = detected.any(axis=1) & (rows[:, 0] == 0) if rows.shape[0] else np.zeros(0, bool)
         if guard.any():
             rows[guard, 0] = COLUMN0_GUARD

@@ -120,6 +120,11 @@ def _min_frames(value) -> int:
 def feature_transform(reader, options: ExportOptions) -> FeatureTransform:
     """The reader's frames to the export's columns, refused when the layout is wider than feature_size."""
     transform = FeatureTransform(options.features, reader.layout)
+    if transform.file is not None and transform.file.feature_size > options.feature_size:
+        raise ParameterError(
+            f"layout file {transform.file.path}: written for feature_size {transform.file.feature_size}, more than "
+            f"the export's feature_size {options.feature_size} (set -p feature_size {transform.file.feature_size})"
+        )
     if transform.target.width > options.feature_size:
         raise ParameterError(
             f"{reader.dataset}: layout {transform.target.name} has {transform.target.width} features, "
@@ -138,9 +143,13 @@ def recorded_parameters(reader, options: ExportOptions) -> dict:
 
 
 def layout_entry(reader, options: ExportOptions) -> dict:
-    """The manifest's `layout`: the export's columns by name, and the alignment map when aligned."""
+    """The manifest's `layout`: the export's columns by name, the layout file it came from, and the
+    map from the reader's layout when aligned or from a file (its `points_never_filled` and
+    `columns_filled`: what this corpus can never fill stays exactly 0)."""
     transform = FeatureTransform(options.features, reader.layout)
     entry = transform.target.to_manifest(options.feature_size)
+    if transform.file is not None:
+        entry["file"] = transform.file.to_manifest()
     if transform.map is not None:
         entry["alignment"] = transform.map.to_manifest()
     return entry
