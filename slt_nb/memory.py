@@ -71,11 +71,12 @@ class MemoryMonitor:
 
     def _sample(self) -> int:
         now = time.perf_counter()
-        if self._listed is None or now - self._listed_at >= self.rescan:
+        if self._listed is None or now - self._t0 < 1.0 or now - self._listed_at >= self.rescan:
             # Listing descendants scans every process of the machine (about 6 ms here); reading a
             # known process's RSS is one small /proc read. So the list is refreshed once a second,
             # not at every sample: at 20 samples a second the scan alone held a tenth of a core
-            # (and the GIL) in the kernel whose export it was measuring.
+            # (and the GIL) in the kernel whose export it was measuring. Every sample rescans during
+            # the first second, so a process started just after the monitor (a kernel) is seen.
             try:
                 self._listed = self._process.children(recursive=True)
             except psutil.Error:
