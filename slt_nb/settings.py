@@ -121,14 +121,17 @@ def _bound_names(tree: ast.AST) -> list[str]:
     return names
 
 
-def check_notebook_namespace(namespace: dict, notebook: str | Path) -> None:
-    """Refuse values papermill injected under names the notebook does not have (a typo, `split` for `splits`)."""
+def check_notebook_namespace(namespace: dict, notebook: str | Path) -> list[str]:
+    """Refuse values papermill injected under names the notebook does not have (a typo, `split` for `splits`).
+
+    Returns the notebook's parameter names, in the order of its parameters cell.
+    """
     parameters, bound = notebook_names(notebook)
     unknown = sorted(name for name, value in namespace.items()
                      if not name.startswith("_") and name not in KERNEL_NAMES and name not in bound
                      and isinstance(value, PLAIN))
     if not unknown:
-        return
+        return parameters
     hints = "".join(f" (did you mean {close[0]!r} for {name!r}?)" for name in unknown
                     if (close := difflib.get_close_matches(name, parameters, n=1, cutoff=0.6)))
     raise ParameterError(f"{Path(notebook).name} has no parameter {', '.join(map(repr, unknown))}{hints}; "
@@ -137,6 +140,5 @@ def check_notebook_namespace(namespace: dict, notebook: str | Path) -> None:
 
 def notebook_values(namespace: dict, notebook: str | Path) -> dict:
     """The notebook's parameters as the kernel holds them, after `check_notebook_namespace`."""
-    check_notebook_namespace(namespace, notebook)
-    parameters, _ = notebook_names(notebook)
+    parameters = check_notebook_namespace(namespace, notebook)
     return {name: namespace[name] for name in parameters if name in namespace}

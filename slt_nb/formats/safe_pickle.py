@@ -111,7 +111,6 @@ class SampleUnpickler(pickle._Unpickler):
     dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file, source: str, on_sign: Callable | None = None):
-        self._raw_read = file.read
         self.source = source
         self.on_sign = on_sign
         self._table = self._admitted()

@@ -19,6 +19,13 @@ def write_plain(path, obj, protocol=4):
     return path
 
 
+def write_raw(path, stream: bytes):
+    """A hand-made (forged) pickle stream, gzipped as a part is."""
+    with gzip.open(path, "wb") as f:
+        f.write(stream)
+    return path
+
+
 def sample(name="dev/01April_2010_Thursday_heute-6694", frames=5, width=1024, dtype=torch.float32):
     sign = torch.arange(frames * width, dtype=dtype).reshape(frames, width) / 1000
     return {"name": name, "signer": "Signer08", "gloss": "JETZT WETTER", "text": "und nun das wetter", "sign": sign}
@@ -75,9 +82,7 @@ def test_torch_storage_bytes_with_a_payload_are_refused_not_run(tmp_path, monkey
     inner = pickle.dumps(Payload(), protocol=2)
     outer = (pickle.PROTO + b"\x02" + pickle.GLOBAL + b"torch.storage\n_load_from_bytes\n"
              + pickle.BINBYTES + len(inner).to_bytes(4, "little") + inner + pickle.TUPLE1 + pickle.REDUCE + pickle.STOP)
-    path = tmp_path / "storage.pami0.dev"
-    with gzip.open(path, "wb") as f:
-        f.write(outer)
+    path = write_raw(tmp_path / "storage.pami0.dev", outer)
     with pytest.raises((UnsafeFile, DataFileError), match=r"storage\.pami0\.dev"):
         load_samples(path)
     assert not (tmp_path / "PWNED").exists()
@@ -103,9 +108,7 @@ def test_a_parameter_with_gradients_is_refused(tmp_path):
 def test_a_huge_declared_object_is_refused_before_anything_is_allocated(tmp_path):
     huge = MAX_OBJECT_BYTES * 1000
     stream = (pickle.PROTO + b"\x04" + pickle.EMPTY_LIST + pickle.BINBYTES8 + huge.to_bytes(8, "little") + b"abc")
-    path = tmp_path / "huge.pami0.dev"
-    with gzip.open(path, "wb") as f:
-        f.write(stream)
+    path = write_raw(tmp_path / "huge.pami0.dev", stream)
     with pytest.raises(DataFileError, match=r"huge\.pami0\.dev: the pickle declares an object of 2,147,483,648,000 bytes"):
         load_samples(path)
 
@@ -115,9 +118,7 @@ def test_an_array_whose_shape_promises_more_than_its_bytes_is_refused(tmp_path):
     blob = pickle.dumps([{"name": "a", "sign": data}], protocol=3)
     forged = blob.replace(pickle.BININT1 + b"\x02" + pickle.BININT1 + b"\x03", pickle.BININT + (10**9).to_bytes(4, "little") + pickle.BININT1 + b"\x03")
     assert forged != blob
-    path = tmp_path / "shape.pami0.dev"
-    with gzip.open(path, "wb") as f:
-        f.write(forged)
+    path = write_raw(tmp_path / "shape.pami0.dev", forged)
     with pytest.raises(DataFileError, match=r"shape\.pami0\.dev: an array declared \(1000000000, 3\) float32 \(12000000000 bytes\) holds 24 bytes"):
         load_samples(path)
 
@@ -128,9 +129,7 @@ def test_a_tensor_reaching_past_its_storage_is_refused(tmp_path):
     forged = blob.replace(pickle.BININT1 + b"\x02" + pickle.BININT1 + b"\x03" + pickle.TUPLE2,
                           pickle.BININT1 + b"\xc8" + pickle.BININT1 + b"\x03" + pickle.TUPLE2, 1)
     assert forged != blob
-    path = tmp_path / "stride.pami0.dev"
-    with gzip.open(path, "wb") as f:
-        f.write(forged)
+    path = write_raw(tmp_path / "stride.pami0.dev", forged)
     with pytest.raises(DataFileError, match=r"stride\.pami0\.dev: a tensor of size \(200, 3\) reaches element 599 of a storage of 6"):
         load_samples(path)
 
@@ -138,9 +137,7 @@ def test_a_tensor_reaching_past_its_storage_is_refused(tmp_path):
 def test_a_truncated_stream_names_the_file(tmp_path):
     whole = write_plain(tmp_path / "whole.pami0.dev", [sample(), sample("b")])
     raw = gzip.decompress(whole.read_bytes())
-    cut = tmp_path / "cut.pami0.dev"
-    with gzip.open(cut, "wb") as f:
-        f.write(raw[: len(raw) // 2])
+    cut = write_raw(tmp_path / "cut.pami0.dev", raw[: len(raw) // 2])
     with pytest.raises(DataFileError, match=r"cut\.pami0\.dev: truncated"):
         load_samples(cut)
     half_gzip = tmp_path / "halfgz.pami0.dev"
