@@ -81,6 +81,13 @@ def _limit_worker_threads() -> None:
         pass
 
 
+def _import_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+
+
 class Engine:
     """Run independent tasks inline or on a Dask cluster; see the module docstring."""
 
@@ -126,6 +133,10 @@ class Engine:
 
     def __enter__(self) -> "Engine":
         if not self.distributed:
+            # Tasks write torch tensors: import it now, with the engine, not inside the first
+            # task, where its ~1 s was counted in the first split's export time (the workers of a
+            # cluster import it below, in _limit_worker_threads).
+            _import_torch()
             return self
         import dask
         from distributed import Client, LocalCluster
