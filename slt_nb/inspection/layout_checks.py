@@ -281,7 +281,7 @@ def rate_vs_text(sample, texts: list[str]) -> list[Finding]:
     median = float(np.median([s for _, s, _, _ in per_word]))
     if len(per_word) < RATE_FACTS["min_clips"]:
         return out + [Finding("ok", "rate vs text", label, f"median {median:.2f} s per word at {fps:g} fps over "
-                              f"{len(per_word)} clips: too few to judge the frame rate (at least "
+                              f"{len(per_word)} clip{'s' if len(per_word) != 1 else ''}: too few to judge the frame rate (at least "
                               f"{RATE_FACTS['min_clips']})")]
     lo, hi = RATE_FACTS["export_median"]
     typical = RATE_FACTS["seconds_per_word"]
