@@ -103,6 +103,7 @@ def agree(name: str, a: EstimatorClip, b: EstimatorClip, normalize: str, min_con
 
 
 def agreements(pairing: Pairing, normalizations=NORMALIZATIONS, min_confidence: float = 0.0) -> list[ClipAgreement]:
+    """Every pair under every normalisation (normalisation first, then clip)."""
     return [agree(name, a, b, normalize, min_confidence) for normalize in normalizations
             for name, a, b in pairing.pairs]
 

@@ -22,7 +22,7 @@ from slt_nb.datasets.lsfb_files import load_session_array
 from slt_nb.errors import ClipError, ParameterError
 from slt_nb.formats.openpose import read_openpose_clip_with_face
 from slt_nb.layouts import (MEDIAPIPE_FACE_468, MEDIAPIPE_FACE_478, MEDIAPIPE_HAND_21, MEDIAPIPE_POSE_33, OPENPOSE_274,
-                            consecutive_layout)
+                            FeatureLayout, consecutive_layout)
 
 PARTS = ("pose", "left_hand", "right_hand")
 FACES = {468: MEDIAPIPE_FACE_468, 478: MEDIAPIPE_FACE_478}
@@ -35,7 +35,7 @@ class EstimatorClip:
     estimator: str
     name: str
     source: str
-    layout: object  # FeatureLayout
+    layout: FeatureLayout
     frames: np.ndarray
     confidence: np.ndarray | None  # (T, points): OpenPose confidence, MediaPipe pose visibility (1 elsewhere)
     frame_size: tuple[int, int]
