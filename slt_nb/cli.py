@@ -60,6 +60,8 @@ NOTEBOOK_COMMANDS = {
                         "train the small sign classifier on extracted WLASL data"),
         NotebookCommand("compare", "notebooks/compare.ipynb", "outputs/compare.ipynb",
                         "several exports side by side: can they be trained together? (-p exports '[...]')"),
+        NotebookCommand("agreement", "notebooks/agreement.ipynb", "outputs/agreement.ipynb",
+                        "OpenPose and MediaPipe on the same videos, joint by joint (-p openpose DIR -p mediapipe DIR)"),
     )
 }
 EXTRACT_KINDS = ("poses", "features")
@@ -139,7 +141,7 @@ def notebook_run(command: NotebookCommand, args: argparse.Namespace):
 # as for any command-line tool (the notebooks themselves run from the repository root).
 PATH_PARAMETERS = {"data_root", "output_dir", "keypoints_dir", "annotations", "frame_sizes", "validate_with",
                    "json_path", "video_dir", "class_list", "nslt_json", "model_path", "weights", "config",
-                   "pose_dir", "feature_dir", "exports"}
+                   "pose_dir", "feature_dir", "exports", "openpose", "mediapipe"}
 
 
 def _absolute(value):

@@ -163,11 +163,13 @@ def _gather(values: np.ndarray, src: dict, dst: dict, size: int) -> np.ndarray:
 class FeatureTransform:
     """Turns a reader's frames into exported rows under FeatureOptions (see the module doc)."""
 
-    def __init__(self, options: FeatureOptions, layout: FeatureLayout):
+    def __init__(self, options: FeatureOptions, layout: FeatureLayout, target: FeatureLayout | None = None):
+        """`target`: map into this layout rather than the one `options` name (any non-seed layout
+        option then); slt_nb.inspection.agreement maps two estimators into one with the face."""
         self.options = options
         self.source = layout
-        self.file = options.layout_file
-        aligned = self.file.layout if self.file is not None else ALIGNED_150
+        self.file = options.layout_file if target is None else None
+        aligned = target or (self.file.layout if self.file is not None else ALIGNED_150)
         self.map: PointMap | None = point_map(layout, aligned) if options.feature_layout != "seed" else None
         self.target = aligned if self.map is not None else layout
         self.shoulders = (find_point(self.target, "left_shoulder"), find_point(self.target, "right_shoulder"))

@@ -169,7 +169,7 @@ def _argv(command: str, tmp_path) -> list[str]:
 
 
 @pytest.mark.parametrize("command", [c for c in SLT_NB_COMMANDS if c.split()[1] in ("export", "inspect", "extract",
-                                                                                     "train", "compare")])
+                                                                                     "train", "compare", "agreement")])
 def test_every_readme_notebook_command_passes_the_checks_before_a_kernel(command, tmp_path, capsys):
     """Each notebook command as written parses, names only parameters its notebook has, and reads its values."""
     from slt_nb import cli
