@@ -176,10 +176,14 @@ def check_before_kernel(parameters: dict) -> None:
     """The mistakes a user makes most, said in one line before a kernel starts."""
     dataset = parameters.get("dataset")
     if isinstance(dataset, str):
+        from slt_nb.formats.foreign import is_pami_path
+
         looks_like_path = os.sep in dataset or dataset.endswith(".json") or Path(dataset).exists()
-        if looks_like_path and not Path(dataset).exists():
+        # a .pami0 set may be named by the stem of its parts (phoenix14t.pami0.train), no file of that name
+        if looks_like_path and not Path(dataset).exists() and not is_pami_path(dataset):
             raise MissingInput(f"dataset {dataset!r} does not exist (a params name such as "
-                               f"{', '.join(dataset_names()[:3])}, or the path of an export or pose folder)")
+                               f"{', '.join(dataset_names()[:3])}, or the path of an export, a pose folder "
+                               "or a .pami0 set)")
         if not looks_like_path and dataset not in dataset_names():
             close = difflib.get_close_matches(dataset, dataset_names(), n=1, cutoff=0.5)
             hint = f"did you mean {close[0]}? " if close else ""

@@ -1,12 +1,13 @@
-"""`Pami`: a Signformer `.pami0` set made outside slt-nb (PHOENIX-2014T, GSL, LSA-T), read as a corpus.
+"""The `pami` reader: a Signformer `.pami0` set made outside slt-nb (PHOENIX-2014T, GSL, LSA-T) as a corpus.
 
 Users hold such sets as Signformer's users write them: `gzip.open(path, "wb")` + `pickle.dump` of
 a list of `{"name", "signer", "gloss", "text", "sign"}` dicts, `sign` a float tensor (T, D), one
 file per split (`phoenix14t.pami0.dev`) or several (`.part{N}`); which files a path names is
 `slt_nb.formats.foreign.pami_set`. Nothing in the files says what a column holds, so the user
 declares it (`slt_nb.datasets.declaration`): `layout` (holistic-512, FILE.yaml; none: columns by
-number), `source_fps`, `source_normalize`, `coordinates`, `frame_size` in a params file or with
-`-p`; inspect, compare and validate take the same declaration as `layout`, `fps`, `normalize`.
+number), `source_fps`, `source_normalize`, `coordinates`, `frame_size` in a params file
+(`params/Signformer.yaml`) or with `-p`; inspect, compare and validate take the same declaration as
+`layout`, `fps`, `normalize`.
 Where slt-nb's manifest lies beside the files (a part of an slt-nb export), what is not declared
 comes from it.
 
@@ -59,7 +60,7 @@ class PamiReader(Reader):
     given_files: dict | None = None  # split -> files, when given one by one (validate's bare parts)
     fps: float | None = field(default=None, init=False)
     frame_size: tuple[int, int] | None = field(default=None, init=False)
-    demo_params = "Pami"
+    demo_params = "Signformer"
 
     def __post_init__(self):
         if self.given_files:
@@ -86,10 +87,10 @@ class PamiReader(Reader):
     def from_params(cls, params: dict) -> "PamiReader":
         mapping = {"layout": params.get("layout"), "fps": params.get("source_fps"),
                    "normalize": params.get("source_normalize"), "coordinates": params.get("coordinates"),
-                   "min_confidence": params.get("source_min_confidence"), "frame_size": params.get("frame_size")}
+                   "frame_size": params.get("frame_size")}
         common = common_params(params)
         common["dataset"] = params.get("name") or ""
-        return cls(declared=Declaration.from_mapping(mapping, "Pami"), **common)
+        return cls(declared=Declaration.from_mapping(mapping, f"{params.get('dataset')} (reader pami)"), **common)
 
     @staticmethod
     def detect(root: str) -> bool:
@@ -140,7 +141,7 @@ class PamiReader(Reader):
     def splits_present(self) -> list[str]:
         return list(self.found.files)
 
-    def _split(self, split: str) -> str:
+    def split_name(self, split: str) -> str:
         """The set's name for a split: as asked, else its Signformer twin (val <-> dev)."""
         if split in self.found.files:
             return split
@@ -154,7 +155,7 @@ class PamiReader(Reader):
         """Before an export writes anything: the splits are there, and the rows' meaning is declared
         (the manifest records layout, rate and scale; a guess would be recorded as a fact)."""
         for split in splits:
-            self._split(split)
+            self.split_name(split)
         missing = [f"{key} ({param})" for key, param in (("layout", "-p layout"), ("fps", "-p source_fps"))
                    if getattr(self.declared, key) is None and key not in self._from_manifest]
         if self.normalize != "frame":
@@ -170,7 +171,7 @@ class PamiReader(Reader):
 
     # --- the Reader contract ---------------------------------------------------------------
     def plan(self, split: str) -> SplitPlan:
-        own = self._split(split)
+        own = self.split_name(split)
         files = self.found.files[own]
         items, skipped, seen = [], [], {}
         row = 0
@@ -249,6 +250,8 @@ class PamiReader(Reader):
         """The set as slt-nb's manifest would record it: what compare, validate and signformer-config
         check against exports. Its parts are the set's files (absolute paths)."""
         size = feature_size or self.feature_size
+        if self._layout is None and self.declared.layout is None and "layout" not in self._from_manifest:
+            self._layout = (numbered_layout(size), None)  # the width is known: no file read for it
         layout = self.layout.to_manifest(size)
         if self.layout_file:
             layout["file"] = self.layout_file
@@ -283,3 +286,13 @@ def _manifest_defaults(found: PamiSet) -> dict:
 def open_pami(path, declared: Declaration | None = None, name: str = "") -> PamiReader:
     """The reader of the set a path names, with what the user declared of it."""
     return PamiReader(str(path), declared or Declaration(), dataset=name)
+
+
+def open_declared(path, foreign=None) -> PamiReader:
+    """The reader of the set a path names, with the declaration `foreign` (a `Foreign`, or what
+    `parse_foreign` reads) holds for its name; undeclared: everything unknown."""
+    from slt_nb.datasets.declaration import parse_foreign
+
+    found = pami_set(path)
+    declared = parse_foreign("foreign", foreign).for_set(found.stem)
+    return PamiReader(str(path), declared or Declaration())

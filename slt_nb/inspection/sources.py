@@ -288,7 +288,7 @@ def open_source(dataset: str, data_root: str | None = None, splits: list[str] | 
     A path may be an export manifest (`*.manifest.json`), a folder holding exactly one, a
     WLASL pose folder with `index.csv`, or a `.pami0` set made outside slt-nb (a whole file, a
     part, a stem with parts, a folder of them: `slt_nb.datasets.pami`), whose `layout`, `fps`
-    and `normalize` the user declares (the `Pami` params take them as well).
+    and `normalize` the user declares (the `Signformer` params, reader `pami`, take them as well).
     """
     from slt_nb.formats.foreign import is_pami_path
     from slt_nb.params import PARAMS_DIR, load_params, resolve
@@ -320,7 +320,7 @@ def open_source(dataset: str, data_root: str | None = None, splits: list[str] | 
             raise MissingInput(f"{path}: not an export manifest, export folder, WLASL pose folder or .pami0 set "
                                "(NAME.pami0.SPLIT, its .partN files, or a folder of them)")
     params = load_params(text, {"data_root": data_root})
-    if str(params.get("reader", "")).lower() == "pami":  # the Pami params: a foreign set, declared here too
+    if str(params.get("reader", "")).lower() == "pami":  # reader pami (params/Signformer.yaml): declared here too
         params.update({k: v for k, v in declared.items() if v is not None})
     from slt_nb.datasets import reader_from_params
 

@@ -1,6 +1,6 @@
-"""Rebuild data/demo/Pami: a `.pami0` set made outside slt-nb, from the real MediaPipe arrays.
+"""Rebuild data/demo/Signformer: a `.pami0` set made outside slt-nb, from the real MediaPipe arrays.
 
-    python data/demo/build_pami.py
+    python data/demo/build_signformer.py
 
 Written as Signformer's users write theirs (gzip.open + one pickle.dump of a list of sample dicts,
 `sign` a float32 torch tensor (T, 1024) in the columns of params/layouts/holistic-512.yaml, at 25
@@ -18,5 +18,5 @@ sys.path.insert(0, str(HERE.parents[1]))
 from slt_nb.testing.foreign_pami import write_demo_set  # noqa: E402
 
 if __name__ == "__main__":
-    for split, files in write_demo_set(HERE / "Pami").items():
+    for split, files in write_demo_set(HERE / "Signformer").items():
         print(split, ", ".join(p.name for p in files))
