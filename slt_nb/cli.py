@@ -174,10 +174,10 @@ def dataset_names() -> list[str]:
 
 def check_before_kernel(parameters: dict) -> None:
     """The mistakes a user makes most, said in one line before a kernel starts."""
+    from slt_nb.formats.foreign import is_pami_path
+
     dataset = parameters.get("dataset")
     if isinstance(dataset, str):
-        from slt_nb.formats.foreign import is_pami_path
-
         looks_like_path = os.sep in dataset or dataset.endswith(".json") or Path(dataset).exists()
         # a .pami0 set may be named by the stem of its parts (phoenix14t.pami0.train), no file of that name
         if looks_like_path and not Path(dataset).exists() and not is_pami_path(dataset):
@@ -191,7 +191,8 @@ def check_before_kernel(parameters: dict) -> None:
                               f"known: {', '.join(dataset_names())} (params/<name>.yaml)")
     for name in ("data_root", "video_dir", "json_path"):
         value = parameters.get(name)
-        if isinstance(value, str) and value and "{" not in value and not Path(value).exists():
+        if (isinstance(value, str) and value and "{" not in value and not Path(value).exists()
+                and not (name == "data_root" and is_pami_path(value))):
             raise MissingInput(f"{name} {value} does not exist")
     from slt_nb.settings import check_reader_settings
 

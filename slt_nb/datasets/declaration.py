@@ -131,10 +131,10 @@ def parse_foreign(name: str, value) -> Foreign:
     found = parse_mapping(name, value)
     if not found:
         return Foreign()
-    if all(key in DECLARATION_KEYS for key in found):
+    sets = [k for k, v in found.items() if isinstance(v, dict)]  # a set name maps to its declaration
+    if not sets:  # one declaration for every set (a misspelt key is named there)
         return Foreign(Declaration.from_mapping(found, name))
-    mixed = sorted(k for k in found if k in DECLARATION_KEYS)
-    if mixed:
-        raise ParameterError(f"{name}: {mixed} declare every foreign set and {sorted(set(found) - set(mixed))} name "
-                             "sets; write either {layout: ..., fps: ...} or {SET: {layout: ..., fps: ...}, ...}")
+    if len(sets) < len(found):
+        raise ParameterError(f"{name}: {sorted(set(found) - set(sets))} declare every foreign set and {sorted(sets)} "
+                             "name sets; write either {layout: ..., fps: ...} or {SET: {layout: ..., fps: ...}, ...}")
     return Foreign(None, tuple((str(k), Declaration.from_mapping(v, f"{name}.{k}")) for k, v in found.items()))

@@ -317,8 +317,8 @@ def open_source(dataset: str, data_root: str | None = None, splits: list[str] | 
                 raise ParameterError(f"{path}: several export manifests, name one: {[m.name for m in manifests]}")
             raise ParameterError(f"{path}: neither an export (no *.manifest.json) nor WLASL poses (no index.csv)")
         if path.exists() or "/" in text or text.endswith(".json"):
-            raise MissingInput(f"{path}: not an export manifest, export folder, WLASL pose folder or .pami0 set "
-                               "(NAME.pami0.SPLIT, its .partN files, or a folder of them)")
+            raise MissingInput(f"{path}: not an export manifest, export folder or WLASL pose folder (nor a .pami0 "
+                               "set: NAME.pami0.SPLIT, its .partN files, or a folder of them)")
     params = load_params(text, {"data_root": data_root})
     if str(params.get("reader", "")).lower() == "pami":  # reader pami (params/Signformer.yaml): declared here too
         params.update({k: v for k, v in declared.items() if v is not None})

@@ -87,3 +87,20 @@ def write_demo_set(folder: str | Path, stem: str = "demo512") -> dict[str, list[
     parts = [write_plain(folder / f"{stem}.pami0.train.part0", train[:2]),
              write_plain(folder / f"{stem}.pami0.train.part1", train[2:])]
     return {"dev": [dev], "train": parts}
+
+
+DECLARED = {"layout": "holistic-512", "fps": SET_FPS, "normalize": "frame"}  # what the demo set is
+
+
+def holistic_exports(out: str | Path, datasets=("PoseFormat", "How2Sign"), **options) -> dict[str, Path]:
+    """The demo corpora exported through slt-nb into holistic-512 (`-p feature_layout holistic-512`),
+    the layout of the foreign set; their manifests by dataset."""
+    from slt_nb.export.parameters import load_export_params
+    from slt_nb.export.run import run_export
+
+    out = Path(out)
+    manifests = {}
+    for name in datasets:
+        run_export(load_export_params(name, {"output_dir": str(out), "feature_layout": "holistic-512", **options}))
+        manifests[name] = out / f"{name}-1024.manifest.json"
+    return manifests
