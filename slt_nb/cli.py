@@ -64,7 +64,7 @@ NOTEBOOK_COMMANDS = {
 }
 EXTRACT_KINDS = ("poses", "features")
 DELEGATED = {
-    "validate": ("slt_nb.export.validate", "check that exports can be trained together (manifests)"),
+    "validate": ("slt_nb.export.validate", "check that exports can be trained together (manifests, .pami0 sets)"),
     "signformer-config": ("slt_nb.signformer.config", "write a Signformer config for an export"),
 }
 

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from slt_nb.datasets.base import ClipData, ExportItem, Reader, Skipped, SplitPlan, common_params, register_reader
+from slt_nb.datasets.base import (ClipData, ExportItem, Reader, Skipped, SplitPlan, common_params, frame_list,
+                                  register_reader)
 from slt_nb.datasets.declaration import Declaration, is_numbered, numbered_layout, resolve_layout
 from slt_nb.errors import AnnotationError, ClipError, DataFileError, ParameterError
 from slt_nb.formats.foreign import PamiSet, is_pami_path, pami_set, scan_file
@@ -226,6 +227,11 @@ class PamiReader(Reader):
             frames[bad] = 0
             counts["zeroed_frames"] = int(bad.sum())
             notes.append(f"{where}: {int(bad.sum())} frames hold NaN or infinity, written as zeros")
+        masked = (frames[:, 0] == 0) & frames.any(axis=1)
+        if masked.any():  # Signformer's padding mask is frame[0] != 0: these real frames are dropped as padding
+            counts["column0_zero_frames"] = int(masked.sum())
+            notes.append(f"{where}: {int(masked.sum())} frames with points have column 0 exactly 0; Signformer "
+                         f"takes them for padding (its mask is frame[0] != 0): frames {frame_list(np.flatnonzero(masked))}")
         scale = tuple(float(v) for v in self.frame_size) if self.frame_size and self.coordinates == "normalised" else (1.0, 1.0)
         return ClipData(frames, counts, notes, pixel_scale=scale, fps=self.fps)
 

@@ -182,3 +182,15 @@ def test_the_reader_pickles_without_the_file_it_loaded(demo_set):
     assert copy._loaded is None and isinstance(copy, PamiReader)
     np.testing.assert_array_equal(copy.read(item).frames, reader.read(item).frames)
     assert torch.is_tensor(load_signformer(folder / "demo512.pami0.dev")[0]["sign"])
+
+
+def test_frames_signformer_would_take_for_padding_are_noted(tmp_path):
+    """Signformer masks a frame whose column 0 is 0; in holistic-512 that is the nose's x, undetected."""
+    rows = holistic_512_rows("test_video")[:6].copy()
+    rows[2:4, :2] = 0  # the nose not found in frames 2 and 3, the rest of the body found
+    write_plain(tmp_path / "nose.pami0.dev", [sample("dev/x", rows, "a text")])
+    reader = open_pami(tmp_path / "nose.pami0.dev", HOLISTIC)
+    clip = reader.read(reader.plan("dev").items[0])
+    assert clip.counts["column0_zero_frames"] == 2
+    assert clip.notes == [f"{tmp_path / 'nose.pami0.dev'} sample 0 (x): 2 frames with points have column 0 exactly 0; "
+                          "Signformer takes them for padding (its mask is frame[0] != 0): frames 2-3"]
