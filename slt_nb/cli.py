@@ -66,7 +66,7 @@ NOTEBOOK_COMMANDS = {
 }
 EXTRACT_KINDS = ("poses", "features")
 DELEGATED = {
-    "validate": ("slt_nb.export.validate", "check that exports can be trained together (manifests)"),
+    "validate": ("slt_nb.export.validate", "check that exports can be trained together (manifests, .pami0 sets)"),
     "signformer-config": ("slt_nb.signformer.config", "write a Signformer config for an export"),
 }
 
@@ -176,12 +176,16 @@ def dataset_names() -> list[str]:
 
 def check_before_kernel(parameters: dict) -> None:
     """The mistakes a user makes most, said in one line before a kernel starts."""
+    from slt_nb.formats.foreign import is_pami_path
+
     dataset = parameters.get("dataset")
     if isinstance(dataset, str):
         looks_like_path = os.sep in dataset or dataset.endswith(".json") or Path(dataset).exists()
-        if looks_like_path and not Path(dataset).exists():
+        # a .pami0 set may be named by the stem of its parts (phoenix14t.pami0.train), no file of that name
+        if looks_like_path and not Path(dataset).exists() and not is_pami_path(dataset):
             raise MissingInput(f"dataset {dataset!r} does not exist (a params name such as "
-                               f"{', '.join(dataset_names()[:3])}, or the path of an export or pose folder)")
+                               f"{', '.join(dataset_names()[:3])}, or the path of an export, a pose folder "
+                               "or a .pami0 set)")
         if not looks_like_path and dataset not in dataset_names():
             close = difflib.get_close_matches(dataset, dataset_names(), n=1, cutoff=0.5)
             hint = f"did you mean {close[0]}? " if close else ""
@@ -189,7 +193,8 @@ def check_before_kernel(parameters: dict) -> None:
                               f"known: {', '.join(dataset_names())} (params/<name>.yaml)")
     for name in ("data_root", "video_dir", "json_path"):
         value = parameters.get(name)
-        if isinstance(value, str) and value and "{" not in value and not Path(value).exists():
+        if (isinstance(value, str) and value and "{" not in value and not Path(value).exists()
+                and not (name == "data_root" and is_pami_path(value))):
             raise MissingInput(f"{name} {value} does not exist")
     from slt_nb.settings import check_reader_settings
 

@@ -72,10 +72,12 @@ def _rel(path: Path) -> str:
 
 def label_of(dataset: str) -> str:
     """How a dataset appears in output paths: a params name as it is, an export by its manifest's
-    name, a folder (outputs/wlasl/poses) by its last two names."""
+    name, a .pami0 set by its stem, a folder (outputs/wlasl/poses) by its last two names."""
     path = Path(dataset)
     if path.name.endswith(".manifest.json"):
         return path.name.replace(".manifest.json", "") or dataset
+    if ".pami0." in path.name:  # a .pami0 set made outside slt-nb: its stem (phoenix14t)
+        return path.name.split(".pami0.")[0] or dataset
     return "-".join(path.parts[-2:]) if len(path.parts) > 1 else dataset
 
 

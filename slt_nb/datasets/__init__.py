@@ -18,6 +18,7 @@ from slt_nb.datasets.base import (READERS, ClipData, DatasetReader, ExportItem, 
 from slt_nb.datasets import how2sign as _how2sign  # noqa: E402,F401
 from slt_nb.datasets import lsfb as _lsfb  # noqa: E402,F401
 from slt_nb.datasets import poseformat as _poseformat  # noqa: E402,F401
+from slt_nb.datasets import pami as _pami  # noqa: E402,F401
 
 __all__ = ["READERS", "ClipData", "DatasetReader", "ExportItem", "Reader", "Skipped", "SplitPlan", "TextRow",
            "detect_reader", "items_from_rows", "reader_class", "reader_from_params", "register_reader"]

@@ -187,6 +187,7 @@ WHY = {
     "min_confidence": "points are dropped at different confidences",
     "feature_size": "the rows have different widths",
 }
+LAYOUT_DIGEST = 16  # hex digits of a layout file's sha256 shown and compared beside its name
 MIXABLE = tuple(key for key in DECIDING if key != "feature_size")  # what allow_mixed_layouts lets differ
 UNMIXABLE = tuple(key for key in DECIDING if key not in MIXABLE)  # refused even then
 ALLOW_MIXED_HINT = ("pass --allow-mixed-layouts (validate: --allow-mixed-layouts, export notebook: "
@@ -210,6 +211,10 @@ def split_parameters(manifest: dict, split: str) -> dict:
         params["fps"] = float(reader["fps"])  # not resampled: the corpus's own rate is the rate of its rows
     if params.get("normalize") == "shoulders":
         params["coordinates"] = None  # shoulder units undo the frame division: pixels or not, the same numbers
+    file = (manifest.get("layout") or {}).get("file")
+    if params.get("layout") and isinstance(file, dict) and isinstance(file.get("sha256"), str):
+        # a layout file is its name and its content: two files named alike may hold other columns
+        params["layout"] = f"{params['layout']} (file sha256 {file['sha256'][:LAYOUT_DIGEST]})"
     return {key: params.get(key) for key in DECIDING}
 
 
@@ -245,8 +250,8 @@ def parameters_table(items: list[tuple[str, dict]]):
 
 
 def _show(key: str, value) -> str:
-    if value is None:
-        return "unknown rate" if key == "fps" else "none"
+    if value is None:  # an export records every value; a foreign set's undeclared ones are unknown
+        return {"fps": "unknown rate", "normalize": "unknown normalisation", "layout": "unknown layout"}.get(key, "none")
     if isinstance(value, float) and value.is_integer():
         return f"{value:g}"
     return str(value)

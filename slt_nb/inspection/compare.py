@@ -1,8 +1,9 @@
 """Several exports side by side: can these corpora be trained together?
 
 `load_exports(manifests, split)` reads a bounded number of clips of one split from each export
-(parts streamed, only the layout's columns kept); the functions below turn them into what the
-compare report shows:
+(parts streamed, only the layout's columns kept), and from `.pami0` sets made outside slt-nb in the
+layout, rate and scale the user declares for them (`foreign`); the functions below turn them into
+what the compare report shows:
 
 - `parameters` / `problems`: the deciding parameters per export and the conflicts `validate` reports;
 - `coverage`: per column, the share of real frames where it is non-zero, per corpus (a column one
@@ -20,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from slt_nb.datasets.declaration import is_numbered
 from slt_nb.errors import ParameterError
+from slt_nb.formats.foreign import is_pami_path
 from slt_nb.formats.manifest import manifest_conflicts, parameters_table, read_manifest, split_parameters
-from slt_nb.formats.pami import SIGNFORMER_MAX_SENT_LENGTH, iter_samples
+from slt_nb.formats.pami import SIGNFORMER_MAX_SENT_LENGTH, SIGNFORMER_SPLIT, iter_samples
 from slt_nb.layouts import FeatureLayout, find_point
 from slt_nb.plotting import draw_segment, finish_axes, upper_body
 
@@ -57,14 +60,22 @@ class ExportSample:
         return rows[np.any(rows != 0, axis=1)]
 
 
-def load_exports(manifests, split: str = "train", max_clips: int | None = 200) -> list[ExportSample]:
-    """Read up to max_clips samples (one per clip) of `split` from each export manifest."""
+def load_exports(manifests, split: str = "train", max_clips: int | None = 200, foreign=None) -> list[ExportSample]:
+    """Read up to max_clips samples (one per clip) of `split` from each export manifest.
+
+    An entry may also be a `.pami0` set made outside slt-nb (a whole file, its parts, a folder of
+    them), read in the layout, rate and scale `foreign` declares for it (`{layout: holistic-512,
+    fps: 25, normalize: frame}` for every such set, or `{NAME: {...}}` per set: slt_nb.datasets.declaration).
+    """
     if isinstance(manifests, (str, Path)):
         manifests = [manifests]
     if not manifests:
         raise ParameterError("exports: give at least one export manifest (<Dataset>-<size>.manifest.json)")
     samples = []
     for path in map(Path, manifests):
+        if not path.name.endswith(".manifest.json") and is_pami_path(path):
+            samples.append(_foreign_sample(path, split, max_clips, foreign))
+            continue
         if not path.is_file():
             raise ParameterError(f"exports: {path} does not exist (an export manifest, written beside the parts)")
         try:
@@ -72,11 +83,15 @@ def load_exports(manifests, split: str = "train", max_clips: int | None = 200) -
             layout = FeatureLayout.from_manifest(manifest["layout"])  # KeyError: no layout, no export manifest
         except (ValueError, KeyError, TypeError) as exc:
             raise ParameterError(f"exports: {path} is not an slt-nb export manifest ({type(exc).__name__}: {exc})") from exc
-        entry = manifest.splits.get(split) if isinstance(manifest.splits, dict) else None
-        if entry is None:
+        splits = manifest.splits if isinstance(manifest.splits, dict) else {}
+        # the split as named, else its Signformer twin: an export's val beside a foreign set's dev
+        own = next((s for s in [split, *splits] if SIGNFORMER_SPLIT.get(s, s) == SIGNFORMER_SPLIT.get(split, split)
+                    and s in splits), None)
+        if own is None:
             raise ParameterError(f"exports: {path} has no split {split!r} (it has {sorted(manifest.get('splits', {}))})")
-        params = split_parameters(manifest, split)
-        sample = ExportSample(path.name.removesuffix(".manifest.json"), path, manifest, split, layout, params["fps"],
+        entry = splits[own]
+        params = split_parameters(manifest, own)
+        sample = ExportSample(path.name.removesuffix(".manifest.json"), path, manifest, own, layout, params["fps"],
                               clips_in_split=int(entry.get("samples", 0)))
         seen: set[int] = set()  # augmented exports share one tensor between a clip's texts
         parts = [path.parent / p["file"] for p in entry.get("parts", [])]
@@ -91,6 +106,28 @@ def load_exports(manifests, split: str = "train", max_clips: int | None = 200) -
                 break
         samples.append(sample)
     return samples
+
+
+def _foreign_sample(path: Path, split: str, max_clips: int | None, foreign) -> ExportSample:
+    """A foreign set's split (or its Signformer twin, dev for val) as an ExportSample: its clips in its
+    declared layout, and the manifest its declaration amounts to, for the verdict. Every sample of
+    the split is read (through the restricted unpickler), to count them; max_clips are kept."""
+    from slt_nb.datasets.pami import open_declared
+
+    reader = open_declared(path, foreign)
+    own = reader.split_name(split)
+    layout, width, count = reader.layout, None, 0
+    clips, names = [], []
+    for item in iter_samples(reader.found.files[own]):
+        count += 1
+        sign = item.get("sign") if isinstance(item, dict) else None
+        rows = sign.numpy() if hasattr(sign, "numpy") else np.asarray(sign if sign is not None else [])
+        width = width or (rows.shape[1] if rows.ndim == 2 else None)
+        if (max_clips is None or len(clips) < max_clips) and rows.ndim == 2 and rows.shape[1] >= layout.width:
+            clips.append(np.array(rows[:, : layout.width], dtype=np.float32))
+            names.append(str(item.get("name")))
+    manifest = reader.declared_manifest(width)
+    return ExportSample(reader.dataset, path, manifest, own, layout, reader.fps, clips, names, count)
 
 
 def parameters(samples: list[ExportSample]):
@@ -309,8 +346,8 @@ def overlay_figure(samples: list[ExportSample], skip_segments=("face",)):
     fig, ax = plt.subplots(figsize=(6.5, 6.5), layout="constrained")
     handles, drawn_rows = [], []
     for k, s in enumerate(samples):
-        picked = representative_frame(s)
-        if picked is None:
+        picked = None if is_numbered(s.layout) else representative_frame(s)
+        if picked is None:  # nothing read, or columns whose joints nobody declared
             continue
         clip, index, row = picked
         colour = CORPUS_COLOURS[k % len(CORPUS_COLOURS)]

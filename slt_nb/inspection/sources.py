@@ -1,10 +1,11 @@
 """Looking at a dataset before training on it: clip sources, summaries, missing-point rates.
 
 A *clip source* lists the clips of each split and loads one clip's frames as rows of a
-`FeatureLayout`, with undetected points as (0, 0). Four kinds plug in:
+`FeatureLayout`, with undetected points as (0, 0). Three kinds plug in:
 
-- `ReaderSource`: any export reader with `plan(split)` / `read(item)` (How2Sign, LSFB-CONT);
-  a reader may read more points for inspection than it exports (How2Sign's face);
+- `ReaderSource`: any export reader with `plan(split)` / `read(item)` (How2Sign, LSFB-CONT, a
+  foreign `.pami0` set through `Pami` in its declared layout); a reader may read more points for
+  inspection than it exports (How2Sign's face);
 - `ExportSource`: the `.pami0` parts of an export, found through its manifest;
 - `WLASLPoseSource`: extracted WLASL poses, `<dir>/<split>/<video_id>.npz` plus `index.csv`.
 
@@ -280,16 +281,28 @@ class WLASLPoseSource:
 
 
 def open_source(dataset: str, data_root: str | None = None, splits: list[str] | None = None,
-                with_face: bool = True) -> ClipSource:
+                with_face: bool = True, layout: str | None = None, fps: float | None = None,
+                normalize: str | None = None) -> ClipSource:
     """A clip source from a params name (`How2Sign`, `LSFB-CONT`) or a path.
 
-    A path may be an export manifest (`*.manifest.json`), a folder holding exactly one, or a
-    WLASL pose folder with `index.csv`.
+    A path may be an export manifest (`*.manifest.json`), a folder holding exactly one, a
+    WLASL pose folder with `index.csv`, or a `.pami0` set made outside slt-nb (a whole file, a
+    part, a stem with parts, a folder of them: `slt_nb.datasets.pami`), whose `layout`, `fps`
+    and `normalize` the user declares (the `Signformer` params, reader `pami`, take them as well).
     """
+    from slt_nb.formats.foreign import is_pami_path
     from slt_nb.params import PARAMS_DIR, load_params, resolve
 
     text = str(dataset)
     is_name = (PARAMS_DIR / f"{text}.yaml").exists() and "/" not in text
+    declared = {"layout": layout, "source_fps": fps, "source_normalize": normalize}
+    if not is_name and is_pami_path(resolve(text)):
+        from slt_nb.datasets.declaration import Declaration
+        from slt_nb.datasets.pami import open_pami
+
+        reader = open_pami(resolve(text), Declaration.from_mapping(
+            {"layout": layout, "fps": fps, "normalize": normalize}, str(text)))
+        return ReaderSource(reader, list(splits or reader.splits_present()), with_face=with_face)
     if not is_name:
         path = resolve(text)
         if path.is_file() and path.name.endswith(".manifest.json"):
@@ -304,8 +317,11 @@ def open_source(dataset: str, data_root: str | None = None, splits: list[str] | 
                 raise ParameterError(f"{path}: several export manifests, name one: {[m.name for m in manifests]}")
             raise ParameterError(f"{path}: neither an export (no *.manifest.json) nor WLASL poses (no index.csv)")
         if path.exists() or "/" in text or text.endswith(".json"):
-            raise MissingInput(f"{path}: not an export manifest, export folder or WLASL pose folder")
+            raise MissingInput(f"{path}: not an export manifest, export folder or WLASL pose folder (nor a .pami0 "
+                               "set: NAME.pami0.SPLIT, its .partN files, or a folder of them)")
     params = load_params(text, {"data_root": data_root})
+    if str(params.get("reader", "")).lower() == "pami":  # reader pami (params/Signformer.yaml): declared here too
+        params.update({k: v for k, v in declared.items() if v is not None})
     from slt_nb.datasets import reader_from_params
 
     reader = reader_from_params(params)

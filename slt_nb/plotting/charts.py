@@ -79,7 +79,7 @@ def missing_rate_chart(by_part, by_point, title: str = "Missing points"):
     from matplotlib.patches import Patch
 
     fig, (ax_part, ax_point) = plt.subplots(
-        2, 1, figsize=(max(9, 0.14 * max(len(by_point), 1)), 7), gridspec_kw={"height_ratios": [1, 1.4]})
+        2, 1, figsize=(min(max(9, 0.14 * max(len(by_point), 1)), 30), 7), gridspec_kw={"height_ratios": [1, 1.4]})
     out = by_point["out_of_view"].to_numpy(bool) if "out_of_view" in by_point else np.zeros(len(by_point), bool)
     if len(by_part):
         (by_part * 100).plot.bar(ax=ax_part, rot=0, width=0.75)
@@ -101,8 +101,8 @@ def missing_rate_chart(by_part, by_point, title: str = "Missing points"):
         sizes = by_point["part"].value_counts()
         for i, (part, point) in enumerate(zip(by_point["part"], by_point["point"])):
             first = i == 0 or by_point["part"].iloc[i - 1] != part
-            # every point of a body or hand; every fifth of a 70-point face
-            if first or sizes[part] <= 33 or i % 5 == 0:
+            # every point of a body or hand; every fifth of a 70-point face, fewer of a 453-point mesh
+            if first or sizes[part] <= 33 or i % max(5, sizes[part] // 40) == 0:
                 ticks.append(i)
                 labels.append(f"{part}: {point}" if first else point)
         ax_point.set_xticks(ticks, labels, rotation=90, fontsize=6.5)

@@ -10,7 +10,11 @@ streaming option, and with a list for `train` it needs lists for dev and test an
 
 - every stem `{export}.pami0.{split}` becomes its part files in part order, taken from the
   manifest beside them and checked against the files on disk (present, none extra, sha256);
-  a path that is a whole file (a PHOENIX `.pami0.train`) is kept as it is;
+  a path that is a whole file (a PHOENIX `.pami0.train`) is kept as it is, read through the
+  restricted unpickler first (a code payload is refused unrun) and sized; a set made outside
+  slt-nb is checked against the exports through what `data.foreign` declares of it
+  (`foreign_sets`: `{layout: holistic-512, fps: 25, normalize: frame}`), and a declared stem
+  with parts and no manifest becomes its parts;
 - `feature_size` becomes a list, checked against every manifest; `multimodal: 0.0`, because
   Signformer's default turns its two-stream image+skeleton model on;
 - keys Signformer does not read are removed, each with a note (as YAML comments on top and
@@ -36,6 +40,8 @@ import yaml
 from slt_nb.errors import ConfigError, IncompatibleExports
 from slt_nb.formats.manifest import ALLOW_MIXED_HINT, MIXABLE, UNMIXABLE, conflicts, split_parameters
 from slt_nb.formats.pami import PART_INDEX, SIGNFORMER_MIN_FRAMES, SIGNFORMER_SPLIT, file_sha256
+from slt_nb.datasets.declaration import Foreign
+from slt_nb.signformer.foreign_sets import expand_foreign, foreign_declarations, is_foreign_entry
 from slt_nb.signformer.safe_yaml import load_config_file
 from slt_nb.signformer.split_parts import read_split_parts, value_kind, whole_number
 
@@ -56,15 +62,22 @@ class MixedExports(str):
     (`allow_mixed_layouts`): `config_yaml` puts these on top, `main` prints them as warnings."""
 
 
-def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[list[str], int | None, dict]:
+def expand_stem(entry: str, root: Path, verify_sha256: bool = True,
+                foreign: Foreign | None = None) -> tuple[list[str], int | None, dict]:
     """Part files (as paths relative like `entry`), the export's feature size and the split's
     manifest entry, for one entry.
 
-    An existing file is returned as is (feature size unknown). A stem must have a manifest
-    listing its parts, every listed part must exist with its recorded sha256, and no part
-    file on disk may be missing from the manifest.
+    An existing file is returned as is, read through the restricted unpickler and sized (a set
+    made outside slt-nb, `foreign_sets`; its parameters where `foreign` declares them), and so is
+    a declared stem whose parts lie beside it with no manifest. Any other stem must have a manifest
+    listing its parts, every listed part must exist with its recorded sha256, and no part file on
+    disk may be missing from the manifest.
     """
     path = root / entry
+    foreign = foreign or Foreign()
+    if is_foreign_entry(entry, root, foreign) and not (path.parent / f"{Path(entry).name.split('.pami0.')[0]}"
+                                                       ".manifest.json").is_file():
+        return expand_foreign(entry, root, foreign)
     if path.is_file():
         return [entry], None, {}
     m = STEM.match(Path(entry).name)
@@ -80,7 +93,8 @@ def expand_stem(entry: str, root: Path, verify_sha256: bool = True) -> tuple[lis
             raise ConfigError(f"{entry}: no part files {path.name}.part* and no manifest {manifest_file.name} "
                               f"in {folder}: was this split exported?")
         raise ConfigError(f"{entry}: {len(on_disk)} part files in {folder} but no manifest {manifest_file.name} "
-                          "to check them against; re-export, or list the part files yourself")
+                          "to check them against; re-export, list the part files yourself, or declare the set "
+                          f"under data.foreign ({export}: {{layout: ..., fps: ..., normalize: ...}})")
     manifest, _, _ = read_split_parts(manifest_file, split)
     splits = manifest.get("splits", {})
     # the split as named, then the export's name for the same Signformer split (dev <-> val)
@@ -154,10 +168,11 @@ def _expand_splits(data: dict, data_root: Path, verify_sha256: bool, notes: list
     resolved: dict[str, list[str]] = {}
     sizes: dict[str, int] = {}
     deciding: list[tuple[str, dict]] = []
+    foreign = foreign_declarations(data)
     for key in ("train", "dev", "test"):
         files = []
         for entry in _entries(data.get(key), key):
-            parts, size, split_entry = expand_stem(entry, data_root, verify_sha256)
+            parts, size, split_entry = expand_stem(entry, data_root, verify_sha256, foreign)
             if len(parts) > 1 or parts[0] != entry:
                 notes.append(f"{key}: {entry} -> {len(parts)} part files")
             notes += _length_notes(key, entry, split_entry, max_sent_length)
@@ -204,7 +219,9 @@ def _signformer_keys(data: dict, resolved: dict[str, list[str]], total: int, not
         else:
             notes.append(f"removed {key}: {value!r}: Signformer does not read it"
                          + (" (the lean loader reads part files one at a time instead)"
-                            if key == "stream_train_parts" else ""))
+                            if key == "stream_train_parts" else "")
+                         + (" (slt-nb's declaration of the sets without a manifest, checked above)"
+                            if key == "foreign" else ""))
     out.setdefault("feature_size", [total])
     for key in ("train", "dev", "test"):
         out.setdefault(key, resolved[key])

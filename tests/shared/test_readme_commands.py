@@ -161,11 +161,15 @@ def test_readme_aligned_exports_of_two_corpora_validate_together(tmp_path):
 SLT_NB_COMMANDS = list(dict.fromkeys(readme_commands(".venv/bin/slt-nb")))
 
 
+# The README's foreign set (a PHOENIX-2014T file) is the demo's: the same kind of file, made the same way.
+FOREIGN_SET = DEMO / "Signformer" / "demo512.pami0.dev"
+
+
 def _argv(command: str, tmp_path) -> list[str]:
     """A README `slt-nb` command's arguments (after the program), /data paths replaced by test ones."""
     args = shlex.split(command.split("#")[0])[1:]
     return [str(DEMO / "How2Sign") if a == "/data/How2Sign" else str(tmp_path / "exports") if a == "/data/exports"
-            else a for a in args]
+            else a.replace("/data/phoenix14t.pami0.dev", str(FOREIGN_SET)) for a in args]
 
 
 @pytest.mark.parametrize("command", [c for c in SLT_NB_COMMANDS if c.split()[1] in ("export", "inspect", "extract",
@@ -254,7 +258,7 @@ def _one(prefix: str) -> str:
 @pytest.mark.slow
 def test_readme_inspect_and_run_commands_run_as_written(tmp_path):
     """`slt-nb inspect LSFB-CONT -p split val` and the `slt-nb run` matrix, reports and index moved to tmp_path."""
-    command = _one(".venv/bin/slt-nb inspect ")
+    command = _one(".venv/bin/slt-nb inspect LSFB-CONT ")
     _run_slt_nb(_argv(command, tmp_path) + ["-o", str(tmp_path / "inspect.ipynb"), "--index",
                                             str(tmp_path / "index.html")], tmp_path, command)
     assert (tmp_path / "inspect.html").exists()
@@ -282,3 +286,25 @@ def test_readme_extract_then_train_commands_run_as_written(tmp_path):
     assert (tmp_path / "train" / "best.pt").exists()
     records = json.loads((tmp_path / "index.json").read_text())["runs"]
     assert [r["status"] for r in records] == ["ok", "ok"]
+
+
+@pytest.mark.slow
+def test_readme_foreign_set_commands_run_as_written(tmp_path):
+    """README "Foreign .pami0 sets": inspect the set, export beside it, validate and compare them,
+    the set being the demo's, outputs moved to tmp_path."""
+    from slt_nb.summary_box import read_summary
+
+    commands = [c for c in SLT_NB_COMMANDS if "phoenix" in c]
+    assert [c.split()[1] for c in commands] == ["inspect", "export", "export", "validate", "compare"], commands
+    out = str(tmp_path / "exports-phoenix")
+    for i, command in enumerate(commands):
+        argv = [a.replace("outputs/exports-phoenix", out) for a in _argv(command, tmp_path)]
+        if argv[0] != "validate":
+            argv += ["-o", str(tmp_path / f"report{i}.ipynb"), "--index", str(tmp_path / "index.html")]
+        done = _run_slt_nb(argv, tmp_path, command)
+        if argv[0] == "validate":  # How2Sign's 405-frame demo clip is over max_sent_length: a warning only
+            assert "0 errors, 1 warnings: OK" in done.stdout and "WARNING  max_sent_length" in done.stdout, done.stdout
+    inspected = read_summary(json.loads((tmp_path / "report0.ipynb").read_text()))
+    assert inspected["title"] == "Inspect demo512" and inspected["key_result"].startswith("2 clips, 57 frames read")
+    compared = read_summary(json.loads((tmp_path / "report4.ipynb").read_text()))
+    assert compared["key_result"] == "compatible: these exports can be trained together", compared
