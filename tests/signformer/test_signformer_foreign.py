@@ -87,3 +87,23 @@ def test_the_command_writes_the_config_and_names_a_bad_declaration(folder, tmp_p
     assert capsys.readouterr().err.strip() == (f"error: {source}: data.foreign: unknown keys ['normalise']; a foreign "
                                                "set declares ['layout', 'fps', 'normalize', 'coordinates', "
                                                "'min_confidence', 'frame_size']")
+
+
+def test_signformer_s_own_load_data_reads_the_exports_and_the_set_together(folder):
+    pytest.importorskip("torchtext", reason="the signformer extra: pip install -e '.[signformer]'")
+    from slt_nb.formats.pami import load_signformer
+    from slt_nb.signformer import vocabulary
+    from slt_nb.testing.signformer_reference import reference_load_data
+
+    resolved, _ = resolve_config(config(folder, DECLARED))
+    data = resolved["data"]
+    train, dev, test, _, txt_vocab = reference_load_data(data, vocabulary)
+    files = {key: [load_signformer(folder / p) for p in data[key]] for key in ("train", "dev", "test")}
+    for key, dataset in (("dev", dev), ("test", test)):
+        assert len(dataset) == sum(len(samples) for samples in files[key])
+    kept = [s for samples in files["train"] for s in samples if len(s["sign"]) <= data["max_sent_length"]]
+    assert len(train) == len(kept)
+    foreign_names = {s["name"] for p in data["train"] if p.startswith("demo512") for s in load_signformer(folder / p)}
+    assert foreign_names and foreign_names <= {e.sequence for e in train.examples}
+    assert {len(frame) for example in train.examples for frame in example.sgn} == {1024}
+    assert len(txt_vocab) > 4
