@@ -73,6 +73,7 @@ class DyingReader(How2SignReader):
         return super().read(item)
 
 
+@pytest.mark.slow
 def test_a_part_whose_worker_dies_is_reported_and_the_others_go_on(fresh_cluster, tmp_path):
     cluster = fresh_cluster
     reader = How2SignReader(str(DEMO / "How2Sign"))
@@ -101,6 +102,7 @@ def grow_memory(step_mb: int = 50, steps: int = 60) -> int:
     return len(blocks)
 
 
+@pytest.mark.slow
 def test_a_task_over_the_memory_limit_is_reported_as_killed_for_memory():
     with Engine(workers=1, cluster=True, memory_limit_gb=0.5, retries=0) as engine:
         outcomes = engine.run(grow_memory, [("train part7", ())])
