@@ -7,18 +7,6 @@ REAL = REPO / "data" / "realdata"
 DEMO = REPO / "data" / "demo"
 
 
-def pytest_collection_modifyitems(items):
-    """The modules with slow tests run first, most slow tests first; each module's tests stay together
-    and in their order (module fixtures are built once). Under pytest-xdist the long runs then start
-    early and the run ends on short tests spread over every worker, rather than on one long test
-    while the other workers wait."""
-    slow: dict[str, int] = {}
-    for item in items:
-        if item.get_closest_marker("slow"):
-            slow[item.nodeid.split("::")[0]] = slow.get(item.nodeid.split("::")[0], 0) + 1
-    items.sort(key=lambda item: -slow.get(item.nodeid.split("::")[0], 0))  # stable: the order within a module
-
-
 @pytest.fixture
 def real_how2sign_frame():
     return REAL / "how2sign_openpose_frames" / "val" / "_2FBDaOPYig_1-3-rgb_front_000000000000_keypoints.json"
