@@ -111,6 +111,7 @@ def test_how2sign_augmented_reads_each_clip_once(tmp_path):
     assert "source clip unknown" in reasons["-zzzzzzzzzz_0-1-rgb_front"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reader", [
     lambda: LSFBReader(str(LSFB), augmented="{data_root}/annotations_train_augmented.csv", variant="aug"),
     lambda: How2SignReader(str(DEMO / "How2Sign")),

@@ -138,6 +138,7 @@ def test_resume_with_other_settings_is_refused(tmp_path):
     assert redone.counts["extracted"] == 2
 
 
+@pytest.mark.slow
 def test_two_workers_write_the_same_features_as_one(tmp_path):
     one = demo_run("features", tmp_path / "one", embed_dim=16, split="test")
     two = demo_run("features", tmp_path / "two", embed_dim=16, split="test", workers=2)

@@ -6,6 +6,8 @@ the split selector to another split and checks that its clips are listed and sho
 that no cell errored. Works on a copy of notebooks/inspect.ipynb in a temporary server root,
 so the committed notebook is never saved with outputs. A screenshot is kept under
 outputs/browser/. Without Chromium the test skips, except under CI (env CI set), where it fails.
+The tests share one JupyterLab server and one Chromium (seconds each to start); each test opens
+its own copy of the notebook in a page of its own.
 """
 import json
 import os
@@ -59,12 +61,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def jupyterlab(tmp_path):
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
     """A JupyterLab server on 127.0.0.1 with its own config, data, runtime and workspace dirs."""
+    tmp_path = tmp_path_factory.mktemp("jupyterlab")
     root = tmp_path / "root"
     (root / "notebooks").mkdir(parents=True)
-    shutil.copy(REPO / "notebooks" / "inspect.ipynb", root / "notebooks" / "inspect.ipynb")
     settings = tmp_path / "settings"
     # No news or update pop-ups over the notebook.
     notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
@@ -107,10 +109,29 @@ def jupyterlab(tmp_path):
         log.close()
 
 
-def open_and_run_all(browser, jupyterlab):
-    """Open the server's copy of inspect.ipynb in JupyterLab, run every cell, wait for all to finish."""
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium through playwright, for the module's tests."""
+    chromium, sync_playwright = browser_tools()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def notebook_copy(jupyterlab, name: str) -> Path:
+    """A copy of notebooks/inspect.ipynb in the server's root, this test's own."""
+    copy = jupyterlab["root"] / "notebooks" / name
+    shutil.copy(REPO / "notebooks" / "inspect.ipynb", copy)
+    return copy
+
+
+def open_and_run_all(browser, jupyterlab, notebook: Path):
+    """Open the server's copy of inspect.ipynb (notebook) in JupyterLab, run every cell, wait for all to finish."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{jupyterlab['url']}/lab/tree/notebooks/inspect.ipynb?token={jupyterlab['token']}&reset")
+    page.goto(f"{jupyterlab['url']}/lab/tree/notebooks/{notebook.name}?token={jupyterlab['token']}&reset")
     page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", timeout=90_000)
     # wait for the kernel to be ready before running everything
     page.wait_for_function(
@@ -128,69 +149,66 @@ def open_and_run_all(browser, jupyterlab):
     return page
 
 
-def test_inspect_notebook_runs_in_jupyterlab_and_the_slider_redraws_the_skeleton(jupyterlab):
-    chromium, sync_playwright = browser_tools()
-
+def test_inspect_notebook_runs_in_jupyterlab_and_the_slider_redraws_the_skeleton(jupyterlab, browser):
+    notebook = notebook_copy(jupyterlab, "inspect.ipynb")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = open_and_run_all(browser, jupyterlab)
-            image = page.locator("img.slt-nb-skeleton")
-            image.wait_for(state="visible", timeout=30_000)
-            image.scroll_into_view_if_needed()
-            before_src = image.get_attribute("src")
-            before_png = image.screenshot()
-            assert "frame 0 of" in page.inner_text(".jp-Notebook")
+    page = open_and_run_all(browser, jupyterlab, notebook)
+    try:
+        image = page.locator("img.slt-nb-skeleton")
+        image.wait_for(state="visible", timeout=30_000)
+        image.scroll_into_view_if_needed()
+        before_src = image.get_attribute("src")
+        before_png = image.screenshot()
+        assert "frame 0 of" in page.inner_text(".jp-Notebook")
 
-            handle = page.locator(".slt-nb-frame-slider .noUi-handle")
-            handle.focus()
-            for _ in range(10):
-                page.keyboard.press("ArrowRight")
-            page.wait_for_function("(src) => document.querySelector('img.slt-nb-skeleton').src !== src",
-                                   arg=before_src, timeout=30_000)
-            page.wait_for_function("() => /frame 10 of/.test(document.querySelector('.jp-Notebook').innerText)",
-                                   timeout=30_000)
-            time.sleep(0.3)
-            after_png = image.screenshot()
-            assert after_png != before_png, "the skeleton image did not change when the slider moved"
-            page.screenshot(path=str(SCREENSHOTS / "inspect-jupyterlab.png"), full_page=False)
-            assert "plays at" in page.inner_text(".slt-nb-play-rate")
+        handle = page.locator(".slt-nb-frame-slider .noUi-handle")
+        handle.focus()
+        for _ in range(10):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_function("(src) => document.querySelector('img.slt-nb-skeleton').src !== src",
+                               arg=before_src, timeout=30_000)
+        page.wait_for_function("() => /frame 10 of/.test(document.querySelector('.jp-Notebook').innerText)",
+                               timeout=30_000)
+        time.sleep(0.3)
+        after_png = image.screenshot()
+        assert after_png != before_png, "the skeleton image did not change when the slider moved"
+        page.screenshot(path=str(SCREENSHOTS / "inspect-jupyterlab.png"), full_page=False)
+        assert "plays at" in page.inner_text(".slt-nb-play-rate")
 
-            # a clip that cannot be read (its frame 17 is cut off): no picture, the reason instead
-            clips = page.locator(".slt-nb-clip-picker select")
-            clips.select_option("-fZc293MpJk_7-1-rgb_front")
-            image.wait_for(state="hidden", timeout=30_000)
-            page.wait_for_function("() => /cannot read/.test(document.querySelector('.slt-nb-status').innerText)",
-                                   timeout=30_000)
-            assert "unparsable JSON" in page.inner_text(".slt-nb-status")
-            clips.select_option("_2FBDaOPYig_1-3-rgb_front")
-            image.wait_for(state="visible", timeout=30_000)
-            page.wait_for_function("() => /frame 0 of/.test(document.querySelector('.slt-nb-status').innerText)",
-                                   timeout=30_000)
+        # a clip that cannot be read (its frame 17 is cut off): no picture, the reason instead
+        clips = page.locator(".slt-nb-clip-picker select")
+        clips.select_option("-fZc293MpJk_7-1-rgb_front")
+        image.wait_for(state="hidden", timeout=30_000)
+        page.wait_for_function("() => /cannot read/.test(document.querySelector('.slt-nb-status').innerText)",
+                               timeout=30_000)
+        assert "unparsable JSON" in page.inner_text(".slt-nb-status")
+        clips.select_option("_2FBDaOPYig_1-3-rgb_front")
+        image.wait_for(state="visible", timeout=30_000)
+        page.wait_for_function("() => /frame 0 of/.test(document.querySelector('.slt-nb-status').innerText)",
+                               timeout=30_000)
 
-            # the split selector, before the clip picker: another split lists its own clips
-            splits = page.locator(".slt-nb-split-picker select")
-            assert splits.locator("option").all_inner_texts() == ["train", "val", "test"]
-            assert splits.input_value() == "val"
-            val_clips = clips.locator("option").all_inner_texts()
-            src = image.get_attribute("src")
-            splits.select_option("test")
-            page.wait_for_function(
-                """(clips) => { const o = [...document.querySelectorAll('.slt-nb-clip-picker select option')];
-                                return o.length && o[0].textContent !== clips[0]; }""", arg=val_clips, timeout=30_000)
-            page.wait_for_function("(src) => document.querySelector('img.slt-nb-skeleton').src !== src",
-                                   arg=src, timeout=30_000)
-            assert clips.input_value() == clips.locator("option").first.inner_text()
-            assert "frame 0 of" in page.inner_text(".slt-nb-status")
+        # the split selector, before the clip picker: another split lists its own clips
+        splits = page.locator(".slt-nb-split-picker select")
+        assert splits.locator("option").all_inner_texts() == ["train", "val", "test"]
+        assert splits.input_value() == "val"
+        val_clips = clips.locator("option").all_inner_texts()
+        src = image.get_attribute("src")
+        splits.select_option("test")
+        page.wait_for_function(
+            """(clips) => { const o = [...document.querySelectorAll('.slt-nb-clip-picker select option')];
+                            return o.length && o[0].textContent !== clips[0]; }""", arg=val_clips, timeout=30_000)
+        page.wait_for_function("(src) => document.querySelector('img.slt-nb-skeleton').src !== src",
+                               arg=src, timeout=30_000)
+        assert clips.input_value() == clips.locator("option").first.inner_text()
+        assert "frame 0 of" in page.inner_text(".slt-nb-status")
 
-            # save the copy to read every cell's outputs exactly as the frontend holds them
-            page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
-            page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
-        finally:
-            browser.close()
+        # save the copy to read every cell's outputs exactly as the frontend holds them
+        page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+    finally:
+        page.context.close()
 
-    saved = json.loads((jupyterlab["root"] / "notebooks" / "inspect.ipynb").read_text())
+    saved = json.loads(notebook.read_text())
     code = [c for c in saved["cells"] if c["cell_type"] == "code"]
     errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(code) for o in c["outputs"]
               if o["output_type"] == "error"]
@@ -201,37 +219,33 @@ def test_inspect_notebook_runs_in_jupyterlab_and_the_slider_redraws_the_skeleton
     assert "viewer skipped" not in outputs
 
 
-def test_a_hostile_sentence_is_shown_as_text_and_runs_no_script_in_jupyterlab(jupyterlab, tmp_path):
+def test_a_hostile_sentence_is_shown_as_text_and_runs_no_script_in_jupyterlab(jupyterlab, browser, tmp_path):
     """A sentence holding `<img src=x onerror=...>` must not run in the page: in JupyterLab, script
     can drive the Jupyter API and so run code. The clip name carries `$\\frac{$`, which matplotlib
     would read as mathtext and fail on when drawing the skeleton grid's title."""
     from test_hostile_text import HOSTILE_TEXT, hostile_how2sign
 
-    chromium, sync_playwright = browser_tools()
-
     tree = hostile_how2sign(tmp_path / "hostile")
-    notebook = jupyterlab["root"] / "notebooks" / "inspect.ipynb"
+    notebook = notebook_copy(jupyterlab, "inspect-hostile.ipynb")
     nb = json.loads(notebook.read_text())
     params = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
     params["source"] = "".join(params["source"]).replace("data_root = None", f"data_root = {str(tree)!r}")
     assert str(tree) in params["source"]
     notebook.write_text(json.dumps(nb))
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = open_and_run_all(browser, jupyterlab)
-            page.locator("img.slt-nb-skeleton").wait_for(state="visible", timeout=30_000)
-            page.wait_for_function("() => /frame 0 of/.test(document.querySelector('.jp-Notebook').innerText)",
-                                   timeout=30_000)
-            time.sleep(1.0)  # give an injected <img onerror> time to fire, were there one
-            assert page.evaluate("window.__slt_nb_pwned") is None
-            assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
-            assert HOSTILE_TEXT in page.inner_text(".jp-Notebook")  # shown, character for character
-            page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
-            page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
-        finally:
-            browser.close()
+    page = open_and_run_all(browser, jupyterlab, notebook)
+    try:
+        page.locator("img.slt-nb-skeleton").wait_for(state="visible", timeout=30_000)
+        page.wait_for_function("() => /frame 0 of/.test(document.querySelector('.jp-Notebook').innerText)",
+                               timeout=30_000)
+        time.sleep(1.0)  # give an injected <img onerror> time to fire, were there one
+        assert page.evaluate("window.__slt_nb_pwned") is None
+        assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+        assert HOSTILE_TEXT in page.inner_text(".jp-Notebook")  # shown, character for character
+        page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+    finally:
+        page.context.close()
 
     saved = json.loads(notebook.read_text())
     errors = [(o.get("ename"), o.get("evalue")) for c in saved["cells"] if c["cell_type"] == "code"

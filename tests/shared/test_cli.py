@@ -46,6 +46,7 @@ def test_output_paths_follow_the_demo_and_runner_layout(tmp_path):
     assert run.output == "outputs/export-How2Sign.ipynb", "the notebook's default dataset names the report"
 
 
+@pytest.mark.slow
 def test_export_runs_the_notebook_and_validate_checks_what_it_wrote(tmp_path, capsys):
     report = tmp_path / "export.ipynb"
     code = cli.main(["export", "PoseFormat", "-p", "output_dir", str(tmp_path / "exports"), "-o", str(report),

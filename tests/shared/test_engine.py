@@ -27,10 +27,17 @@ def cluster():
 @pytest.fixture
 def fresh_cluster():
     """A cluster of its own: a test that kills workers must not start with workers an earlier test left busy
-    or restarting (in the full suite the shared one blamed bystander parts; alone it never did)."""
+    or restarting (in the full suite the shared one blamed bystander parts; alone it never did).
+
+    Its scheduler tries a task whose worker died once (allowed-failures 0), as the test's retries=0
+    asks: a cluster given by address keeps its own setting, and this process's dask config holds
+    whatever an earlier Engine of this test worker set (Engine sets it for its own clusters), so
+    the number of worker deaths (1 or 4 per submission, each a worker restart) was left to test order."""
+    import dask
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
         c.wait_for_workers(2)
         yield c
 
@@ -73,6 +80,7 @@ class DyingReader(How2SignReader):
         return super().read(item)
 
 
+@pytest.mark.slow
 def test_a_part_whose_worker_dies_is_reported_and_the_others_go_on(fresh_cluster, tmp_path):
     cluster = fresh_cluster
     reader = How2SignReader(str(DEMO / "How2Sign"))
@@ -101,6 +109,7 @@ def grow_memory(step_mb: int = 50, steps: int = 60) -> int:
     return len(blocks)
 
 
+@pytest.mark.slow
 def test_a_task_over_the_memory_limit_is_reported_as_killed_for_memory():
     with Engine(workers=1, cluster=True, memory_limit_gb=0.5, retries=0) as engine:
         outcomes = engine.run(grow_memory, [("train part7", ())])

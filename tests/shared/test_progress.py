@@ -84,6 +84,7 @@ def test_extraction_counts_videos_not_batches(tmp_path):
     assert {e.done for e in bar} <= {0, 3, 6, 9}
 
 
+@pytest.mark.slow
 def test_the_export_notebook_reports_its_parts_and_cells_to_the_runner(tmp_path):
     events: list[Event] = []
     run = Run("notebooks/export.ipynb", str(tmp_path / "export.ipynb"),
@@ -102,6 +103,7 @@ def test_the_export_notebook_reports_its_parts_and_cells_to_the_runner(tmp_path)
     assert CHANNEL_ENV not in os.environ
 
 
+@pytest.mark.slow
 def test_the_train_notebook_reports_each_epoch(tmp_path):
     from slt_nb.testing.sign_task import write_sign_task
 
@@ -136,6 +138,7 @@ def test_the_console_line_shows_the_open_bar_then_the_cells_and_is_cleared_at_th
     assert screen.getvalue().rsplit("\r", 1)[-1].strip() == ""  # nothing left: the result line goes there
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tty", [False, True])
 def test_a_log_gets_no_progress_lines_and_a_terminal_one_line_per_notebook(tty, tmp_path):
     """`slt-nb` in a log: the run and result lines only; on a terminal the live line is wiped by the result."""

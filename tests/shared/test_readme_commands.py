@@ -3,28 +3,23 @@
 The commands are parsed out of the README's code blocks, so a command that stops working (or a
 README that drifts from the notebook's parameters) fails here. Only paths are substituted:
 `/data/How2Sign` becomes a test tree, `/data/exports` and the output notebook a temp folder.
+papermill commands run as processes of their own; `slt-nb` commands run through slt_nb.cli.main,
+what `python -m slt_nb` and the console script call (test_cli runs that process itself), in this
+process at the repository root; the README's `slt-nb extract poses` runs once as a process
+(conftest's readme_extract_poses, whose console test_quiet reads).
 """
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 from conftest import DEMO, REPO
+from readme import SLT_NB_COMMANDS, one_command, readme_commands, slt_nb_argv
 from slt_nb.testing.how2sign_trees import TreeClip, how2sign_tree
-
-
-def readme_commands(program: str) -> list[str]:
-    """Every command in a README code block that runs `program`, continuation lines joined."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    commands = []
-    for block in re.findall(r"```[^\n]*\n(.*?)```", text, flags=re.S):
-        for command in block.replace("\\\n", " ").splitlines():
-            if command.strip().startswith(program):
-                commands.append(" ".join(command.split()))
-    return commands
 
 
 EXPORT_COMMANDS = readme_commands(".venv/bin/papermill notebooks/export.ipynb")
@@ -93,17 +88,32 @@ def test_readme_export_command_runs_on_an_official_download_of_only_those_splits
         assert entry["reconciliation"]["rows_without_poses"] == 1
 
 
-def run_cli_as_written(command: str, data_root, tmp_path) -> dict:
+def slt_nb_in_process(argv: list[str], capsys, tag: str) -> str:
+    """`slt-nb ARGV` through slt_nb.cli.main in this process (cwd: the repository root); returns what it printed."""
+    from slt_nb import cli
+
+    capsys.readouterr()
+    status = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert status == 0, f"{tag}\n{out[-2000:]}\n{err[-3000:]}"
+    return out
+
+
+@pytest.fixture
+def at_repo_root(monkeypatch):
+    """The README's commands run from the repository root."""
+    monkeypatch.chdir(REPO)
+
+
+def run_cli_as_written(command: str, data_root, tmp_path, capsys) -> dict:
     """A README `slt-nb export` command with only its paths replaced (report and run index in tmp_path)."""
-    args = shlex.split(command.split("#")[0])
-    args[0:1] = [sys.executable, "-m", "slt_nb"]
+    args = shlex.split(command.split("#")[0])[1:]
     args = [str(data_root) if a == "/data/How2Sign" else str(tmp_path / "exports") if a == "/data/exports" else a
             for a in args]
     if "output_dir" not in args:
         args += ["-p", "output_dir", str(tmp_path / "exports")]
     args += ["-o", str(tmp_path / "report.ipynb"), "--index", str(tmp_path / "index.html")]
-    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    slt_nb_in_process(args, capsys, command)
     return json.loads((tmp_path / "exports" / "How2Sign-1024.manifest.json").read_text())
 
 
@@ -115,11 +125,11 @@ def test_the_readme_documents_the_slt_nb_export_commands():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", [c for c in CLI_EXPORT_COMMANDS if "/data/How2Sign" in c])
-def test_readme_slt_nb_export_command_runs_on_an_official_download(command, tmp_path):
+def test_readme_slt_nb_export_command_runs_on_an_official_download(command, tmp_path, capsys, at_repo_root):
     splits = requested_splits(command)
     clips = [TreeClip("_2FBDaOPYig_1-3-rgb_front", "Gourmet fries."), TreeClip("-fZc293MpJk_0-1-rgb_front", "Hi!")]
     root = how2sign_tree(tmp_path / "How2Sign", "official", {s: clips for s in splits})
-    manifest = run_cli_as_written(command, root, tmp_path)
+    manifest = run_cli_as_written(command, root, tmp_path, capsys)
     assert list(manifest["splits"]) == splits
     assert all(manifest["splits"][s]["samples"] == 2 for s in splits)
 
@@ -128,20 +138,18 @@ ALIGNED_COMMANDS = list(dict.fromkeys(c for c in readme_commands(".venv/bin/slt-
 
 
 @pytest.mark.slow
-def test_readme_aligned_exports_of_two_corpora_validate_together(tmp_path):
+def test_readme_aligned_exports_of_two_corpora_validate_together(tmp_path, capsys, at_repo_root):
     """README "Training on several corpora": the export commands then validate, as written, outputs moved."""
     exports = [c for c in ALIGNED_COMMANDS if " export " in c]
     validate = [c for c in ALIGNED_COMMANDS if " validate " in c]
     assert len(exports) == 2 and len(validate) == 1, ALIGNED_COMMANDS
     out = tmp_path / "exports-aligned"
     for i, command in enumerate(exports + validate):
-        args = shlex.split(command.replace("outputs/exports-aligned", str(out)))
-        args[0:1] = [sys.executable, "-m", "slt_nb"]
+        args = shlex.split(command.replace("outputs/exports-aligned", str(out)))[1:]
         if " export " in command:
             args += ["-o", str(tmp_path / f"report{i}.ipynb"), "--index", str(tmp_path / "index.html")]
-        done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
-    assert "0 errors" in done.stdout
+        printed = slt_nb_in_process(args, capsys, command)
+    assert "0 errors" in printed
     for name in ("How2Sign", "LSFB-CONT"):
         entry = json.loads((out / f"{name}-1024.manifest.json").read_text())["splits"]["train"]
         assert entry["parameters"]["layout"] == "aligned_pose33_hands_xy"
@@ -158,27 +166,13 @@ def test_readme_aligned_exports_of_two_corpora_validate_together(tmp_path):
     assert found["key_result"] == "compatible: these exports can be trained together", found
 
 
-SLT_NB_COMMANDS = list(dict.fromkeys(readme_commands(".venv/bin/slt-nb")))
-
-
-# The README's foreign set (a PHOENIX-2014T file) is the demo's: the same kind of file, made the same way.
-FOREIGN_SET = DEMO / "Signformer" / "demo512.pami0.dev"
-
-
-def _argv(command: str, tmp_path) -> list[str]:
-    """A README `slt-nb` command's arguments (after the program), /data paths replaced by test ones."""
-    args = shlex.split(command.split("#")[0])[1:]
-    return [str(DEMO / "How2Sign") if a == "/data/How2Sign" else str(tmp_path / "exports") if a == "/data/exports"
-            else a.replace("/data/phoenix14t.pami0.dev", str(FOREIGN_SET)) for a in args]
-
-
 @pytest.mark.parametrize("command", [c for c in SLT_NB_COMMANDS if c.split()[1] in ("export", "inspect", "extract",
                                                                                      "train", "compare", "agreement")])
 def test_every_readme_notebook_command_passes_the_checks_before_a_kernel(command, tmp_path, capsys):
     """Each notebook command as written parses, names only parameters its notebook has, and reads its values."""
     from slt_nb import cli
 
-    argv = _argv(command, tmp_path)
+    argv = slt_nb_argv(command, tmp_path)
     if "--help" in argv:
         with pytest.raises(SystemExit) as exit_:
             cli.main(argv)
@@ -243,53 +237,40 @@ def test_the_readme_keeps_internals_in_the_docs_page_and_no_insider_words():
         assert insider not in text.lower(), insider
 
 
-def _run_slt_nb(argv: list[str], tmp_path, tag: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "slt_nb", *argv], cwd=REPO, capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, f"{tag}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
-    return done
-
-
-def _one(prefix: str) -> str:
-    (command,) = [c for c in SLT_NB_COMMANDS if c.startswith(prefix)]
-    return command
-
-
 @pytest.mark.slow
-def test_readme_inspect_and_run_commands_run_as_written(tmp_path):
+def test_readme_inspect_and_run_commands_run_as_written(tmp_path, capsys, at_repo_root):
     """`slt-nb inspect LSFB-CONT -p split val` and the `slt-nb run` matrix, reports and index moved to tmp_path."""
-    command = _one(".venv/bin/slt-nb inspect LSFB-CONT ")
-    _run_slt_nb(_argv(command, tmp_path) + ["-o", str(tmp_path / "inspect.ipynb"), "--index",
-                                            str(tmp_path / "index.html")], tmp_path, command)
+    command = one_command(".venv/bin/slt-nb inspect LSFB-CONT ")
+    slt_nb_in_process(slt_nb_argv(command, tmp_path) + ["-o", str(tmp_path / "inspect.ipynb"), "--index",
+                                                        str(tmp_path / "index.html")], capsys, command)
     assert (tmp_path / "inspect.html").exists()
-    command = _one(".venv/bin/slt-nb run ")
-    done = _run_slt_nb(_argv(command, tmp_path) + ["--output-root", str(tmp_path / "runs"), "--index",
-                                                   str(tmp_path / "index.html")], tmp_path, command)
-    assert "2 of 2 runs ok" in done.stdout
+    command = one_command(".venv/bin/slt-nb run ")
+    printed = slt_nb_in_process(slt_nb_argv(command, tmp_path) + ["--output-root", str(tmp_path / "runs"), "--index",
+                                                                  str(tmp_path / "index.html")], capsys, command)
+    assert "2 of 2 runs ok" in printed
     records = json.loads((tmp_path / "index.json").read_text())["runs"]
     assert sorted((r["dataset"], r["split"]) for r in records) == [("How2Sign", "val"), ("LSFB-CONT", "val"),
                                                                    ("LSFB-CONT", "val")]
 
 
 @pytest.mark.slow
-def test_readme_extract_then_train_commands_run_as_written(tmp_path):
-    """`slt-nb extract poses ...` then `slt-nb train -p epochs 8` on what it wrote (output folders moved)."""
-    index = ["--index", str(tmp_path / "index.html")]
-    command = _one(".venv/bin/slt-nb extract ")
-    _run_slt_nb(_argv(command, tmp_path) + ["-p", "output_dir", str(tmp_path / "poses"),
-                                            "-o", str(tmp_path / "extract.ipynb"), *index], tmp_path, command)
-    assert (tmp_path / "poses" / "index.csv").exists()
-    command = _one(".venv/bin/slt-nb train ")
-    _run_slt_nb(_argv(command, tmp_path) + ["-p", "pose_dir", str(tmp_path / "poses"), "-p", "output_dir",
-                                            str(tmp_path / "train"), "-o", str(tmp_path / "train.ipynb"), *index],
-                tmp_path, command)
+def test_readme_extract_then_train_commands_run_as_written(readme_extract_poses, tmp_path, capsys, at_repo_root):
+    """`slt-nb extract poses ...` (run once, conftest) then `slt-nb train -p epochs 8` on what it wrote."""
+    extracted, run = readme_extract_poses
+    assert run["returncode"] == 0, f"{run['command']}\n{run['stdout'][-2000:]}\n{run['stderr'][-3000:]}"
+    assert (extracted / "poses" / "index.csv").exists()
+    shutil.copy(extracted / "index.json", tmp_path / "index.json")  # the train run adds its record to the extract's
+    command = one_command(".venv/bin/slt-nb train ")
+    slt_nb_in_process(slt_nb_argv(command, tmp_path) + ["-p", "pose_dir", str(extracted / "poses"), "-p", "output_dir",
+                                                        str(tmp_path / "train"), "-o", str(tmp_path / "train.ipynb"),
+                                                        "--index", str(tmp_path / "index.html")], capsys, command)
     assert (tmp_path / "train" / "best.pt").exists()
     records = json.loads((tmp_path / "index.json").read_text())["runs"]
     assert [r["status"] for r in records] == ["ok", "ok"]
 
 
 @pytest.mark.slow
-def test_readme_foreign_set_commands_run_as_written(tmp_path):
+def test_readme_foreign_set_commands_run_as_written(tmp_path, capsys, at_repo_root):
     """README "Foreign .pami0 sets": inspect the set, export beside it, validate and compare them,
     the set being the demo's, outputs moved to tmp_path."""
     from slt_nb.summary_box import read_summary
@@ -298,12 +279,12 @@ def test_readme_foreign_set_commands_run_as_written(tmp_path):
     assert [c.split()[1] for c in commands] == ["inspect", "export", "export", "validate", "compare"], commands
     out = str(tmp_path / "exports-phoenix")
     for i, command in enumerate(commands):
-        argv = [a.replace("outputs/exports-phoenix", out) for a in _argv(command, tmp_path)]
+        argv = [a.replace("outputs/exports-phoenix", out) for a in slt_nb_argv(command, tmp_path)]
         if argv[0] != "validate":
             argv += ["-o", str(tmp_path / f"report{i}.ipynb"), "--index", str(tmp_path / "index.html")]
-        done = _run_slt_nb(argv, tmp_path, command)
+        printed = slt_nb_in_process(argv, capsys, command)
         if argv[0] == "validate":  # How2Sign's 405-frame demo clip is over max_sent_length: a warning only
-            assert "0 errors, 1 warnings: OK" in done.stdout and "WARNING  max_sent_length" in done.stdout, done.stdout
+            assert "0 errors, 1 warnings: OK" in printed and "WARNING  max_sent_length" in printed, printed
     inspected = read_summary(json.loads((tmp_path / "report0.ipynb").read_text()))
     assert inspected["title"] == "Inspect demo512" and inspected["key_result"].startswith("2 clips, 57 frames read")
     compared = read_summary(json.loads((tmp_path / "report4.ipynb").read_text()))

@@ -149,21 +149,14 @@ def test_a_failed_rerun_keeps_the_good_report_and_shows_the_failure_beside_it(pr
     assert [row[3] for row in parser.rows] == ["ok"]
 
 
-def _finish_one(args):
-    index, i = args
-    from slt_nb.runner import RunResult, write_index
-
-    report = Path(index).parent / f"r{i}.ipynb"
-    report.write_text("{}")
-    write_index([RunResult("nb.ipynb", str(report), None, {"i": i}, "d", f"s{i}", "ok", "", 1.0, 1.0, "now")], index)
-
-
 def test_runs_finishing_at_once_all_reach_the_index(tmp_path):
     import multiprocessing
 
+    from index_writers import finish_one
+
     index = tmp_path / "index.html"
     with multiprocessing.get_context("spawn").Pool(8) as pool:
-        pool.map(_finish_one, [(str(index), i) for i in range(40)])
+        pool.map(finish_one, [(str(index), i) for i in range(40)])
     records = json.loads(index.with_suffix(".json").read_text())["runs"]
     assert sorted(r["split"] for r in records) == sorted(f"s{i}" for i in range(40))
 

@@ -1,5 +1,6 @@
 """Shared set-up for tests/signformer: demo exports and a config written the brief's way."""
 from slt_nb.export.run import run_export
+from slt_nb.formats.manifest import read_manifest
 from slt_nb.params import load_params
 
 
@@ -9,11 +10,23 @@ ALIGNED = {"feature_layout": "aligned", "normalize": "shoulders", "fps": 25}
 
 
 def make_demo_exports(tmp_path_factory, **options):
-    """The demo How2Sign and LSFB-CONT exports, 3 samples a part so every split has several parts."""
-    out = tmp_path_factory.mktemp("exports")
-    manifests = {}
-    for name in ("How2Sign", "LSFB-CONT"):
-        manifests[name] = run_export(load_params(name, {"output_dir": str(out), "chunk_size": 3, **(options or ALIGNED)}))
+    """The demo How2Sign and LSFB-CONT exports, 3 samples a part so every split has several parts.
+
+    Made once for the run (conftest.built_once: the modules here, on whichever worker, read the
+    same folder; a test that changes files copies them first); returns (folder, manifests)."""
+    from conftest import built_once
+    from slt_nb.export.run import export_manifest_path
+
+    options = options or ALIGNED
+
+    def build(out):
+        for name in ("How2Sign", "LSFB-CONT"):
+            run_export(load_params(name, {"output_dir": str(out), "chunk_size": 3, **options}))
+
+    tag = "-".join(f"{k}-{v}" for k, v in sorted(options.items()))
+    out, _ = built_once(tmp_path_factory, f"signformer-demo-exports-{tag}", build)
+    manifests = {name: read_manifest(export_manifest_path(load_params(name, {"output_dir": str(out), **options})))
+                 for name in ("How2Sign", "LSFB-CONT")}
     return out, manifests
 
 

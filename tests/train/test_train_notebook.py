@@ -19,6 +19,7 @@ def test_notebook_is_committed_clean_with_one_parameters_cell():
     assert nb.metadata["kernelspec"]["name"] == "python3"
 
 
+@pytest.mark.slow
 def test_train_notebook_reports_a_short_run(tmp_path):
     pm = pytest.importorskip("papermill")
     task = write_sign_task(tmp_path / "task", num_classes=3, per_class={"train": 6, "val": 3, "test": 3})
