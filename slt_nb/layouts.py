@@ -45,15 +45,16 @@ class Skeleton:
                         self.name, tuple(kept))
 
 
-def index_ranges(indices) -> str:
-    """[15, 16, 17, 20] -> "15-17,20": point indices as a layout file and the manifest write them."""
+def index_ranges(indices, sep: str = ",") -> str:
+    """[15, 16, 17, 20] -> "15-17,20": point indices as a layout file and the manifest write them
+    (reports: `sep=", "`)."""
     runs: list[list[int]] = []
     for i in indices:
         if runs and runs[-1][1] == i - 1:
             runs[-1][1] = i
         else:
             runs.append([i, i])
-    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
+    return sep.join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
 
 
 BODY_25 = Skeleton(

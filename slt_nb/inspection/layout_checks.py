@@ -25,7 +25,7 @@ import numpy as np
 from slt_nb.export.features import COLUMN0_GUARD
 from slt_nb.formats.openpose import OUTSIDE_FRAME
 from slt_nb.formats.pami import iter_samples
-from slt_nb.layouts import find_point
+from slt_nb.layouts import find_point, index_ranges
 
 SEVERITIES = ("error", "warning", "ok")
 # Public facts behind the rate check (docs/layouts.md, "Frame rate against text"):
@@ -61,16 +61,6 @@ def _column_name(layout, column: int) -> str:
         if seg.start <= column < seg.stop:
             return f"{seg.name}.{seg.skeleton.points[(column - seg.start) // 2]}"
     return f"column {column}"
-
-
-def _ranges(columns) -> str:
-    runs: list[list[int]] = []
-    for c in columns:
-        if runs and runs[-1][1] == c - 1:
-            runs[-1][1] = c
-        else:
-            runs.append([c, c])
-    return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
 
 
 def _full_rows(sample) -> tuple[list[str], np.ndarray, int]:
@@ -117,11 +107,11 @@ def declared_empty(sample, beyond: np.ndarray | None = None, frames_beyond: int 
                                f"{len(points)} points the manifest declares never filled by this corpus "
                                f"(layout.alignment from {alignment.get('from')!r}) hold values, in up to "
                                f"{worst:.0%} of frames: {', '.join(points[:LIST])}{' ...' if len(points) > LIST else ''} "
-                               f"(columns {_ranges(bad)}): the alignment is not this data's"))
+                               f"(columns {index_ranges(bad, sep=', ')}): the alignment is not this data's"))
     if beyond is not None and beyond.size and beyond.any():
         cols = np.flatnonzero(beyond) + layout.width
         out.append(Finding("error", "declared empty", label,
-                           f"columns {_ranges(cols)}, declared zero padding (the layout {layout.name!r} ends at "
+                           f"columns {index_ranges(cols, sep=', ')}, declared zero padding (the layout {layout.name!r} ends at "
                            f"column {layout.width}), hold values in up to {beyond.max() / max(frames_beyond, 1):.0%} "
                            f"of frames: the data have more columns than the declared layout"))
     if len(rows):
